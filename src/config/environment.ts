@@ -1,0 +1,160 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Thrown when the environment cannot start NetID; each line says what to change. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`NetID cannot start with this configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const issuerUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a URL; use e.g. https://id.example.com` });
+    return;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: 'must use http or https' });
+  }
+  if (url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', message: 'must not contain a query or a fragment (OpenID Connect Discovery 1.0, section 3)' });
+  }
+  if (value.endsWith('/')) {
+    ctx.addIssue({ code: 'custom', message: 'must not end with a slash; relying parties compare the issuer byte for byte' });
+  }
+});
+
+const databaseUrl = z.string().superRefine((value, ctx) => {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      ctx.addIssue({ code: 'custom', message: `must start with postgres:// or postgresql://, got "${url.protocol}//"` });
+    }
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a URL; use postgres://USER:PASSWORD@HOST:5432/DATABASE' });
+  }
+});
+
+/** 32 bytes, written as 64 hex digits or as base64. */
+const keyMaterial = z.string().transform((value, ctx) => {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  if (bytes.length !== 32) {
+    ctx.addIssue({ code: 'custom', message: 'must be 32 random bytes as 64 hex digits or base64 (openssl rand -hex 32)' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const accountUrlPattern = z.string().superRefine((value, ctx) => {
+  if (!value.includes('{name}')) {
+    ctx.addIssue({ code: 'custom', message: 'must contain {name}, e.g. https://{name}.bitrix24.example' });
+    return;
+  }
+  try {
+    const url = new URL(value.replaceAll('{name}', 'example'));
+    if (url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: 'must use https (initiate_login_uri must be https, OpenID Connect Core 4)' });
+    }
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a URL pattern' });
+  }
+});
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number({ message: 'must be a number' }).int().min(0).max(65535).default(3000),
+  ISSUER: issuerUrl.optional(),
+  DATABASE_URL: databaseUrl.optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  DATA_DIR: z.string().min(1).default('./data'),
+  KEY_ENCRYPTION_KEY: keyMaterial.optional(),
+  ACCOUNT_URL_PATTERN: accountUrlPattern.default('https://{name}.bitrix24.test'),
+  DEFAULT_PHONE_REGION: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as US or DE')
+    .optional(),
+  MIGRATE_ON_START: booleanString.optional(),
+  DEMO_DATA: booleanString.optional(),
+  TRUST_PROXY: booleanString.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CLEANUP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
+});
+
+export type Environment = 'development' | 'production' | 'test';
+
+export interface Config {
+  env: Environment;
+  host: string;
+  port: number;
+  issuer: string;
+  /** `undefined` selects the embedded PGlite database under `dataDir`. */
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  dataDir: string;
+  keyEncryptionKey: Buffer;
+  accountUrlPattern: string;
+  defaultPhoneRegion: string | undefined;
+  migrateOnStart: boolean;
+  demoData: boolean;
+  trustProxy: boolean;
+  logLevel: string;
+  cleanupIntervalSeconds: number;
+}
+
+/**
+ * A development-only key so that `npm start` works with nothing configured.
+ * Production refuses to start without KEY_ENCRYPTION_KEY (see below).
+ */
+const DEVELOPMENT_KEY_ENCRYPTION_KEY = Buffer.from('netid-development-key-encryption!', 'utf8').subarray(0, 32);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.KEY_ENCRYPTION_KEY) {
+    problems.push('KEY_ENCRYPTION_KEY is required in production: it encrypts signing keys at rest (openssl rand -hex 32)');
+  }
+  if (production && !e.DATABASE_URL) {
+    problems.push('DATABASE_URL is required in production: the embedded PGlite database is single-connection and for development only');
+  }
+  if (production && !e.ISSUER) {
+    problems.push('ISSUER is required in production: the public https URL relying parties use, e.g. https://id.example.com');
+  }
+  const issuer = e.ISSUER ?? `http://localhost:${e.PORT}`;
+  if (production && !issuer.startsWith('https://')) {
+    problems.push(`ISSUER must use https in production, got "${issuer}"`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    issuer,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    dataDir: path.resolve(e.DATA_DIR),
+    keyEncryptionKey: e.KEY_ENCRYPTION_KEY ?? DEVELOPMENT_KEY_ENCRYPTION_KEY,
+    accountUrlPattern: e.ACCOUNT_URL_PATTERN,
+    defaultPhoneRegion: e.DEFAULT_PHONE_REGION,
+    // The embedded database has one user, so migrating at start is safe; a fleet runs `npm run migrate` once.
+    migrateOnStart: e.MIGRATE_ON_START ?? !production,
+    demoData: e.DEMO_DATA ?? !production,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+    cleanupIntervalSeconds: e.CLEANUP_INTERVAL_SECONDS,
+  };
+}

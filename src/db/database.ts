@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import type { Config } from '../config/environment.js';
+
+export type Database = Knex;
+
+export interface DatabaseOptions {
+  /** A PostgreSQL URL, or undefined for the embedded PGlite database. */
+  databaseUrl: string | undefined;
+  /** Folder for the embedded database; `undefined` keeps it in memory (tests). */
+  pgliteDirectory?: string | undefined;
+  poolMax?: number;
+}
+
+export function databaseOptions(config: Config): DatabaseOptions {
+  return {
+    databaseUrl: config.databaseUrl,
+    pgliteDirectory: path.join(config.dataDir, 'pglite'),
+    poolMax: config.databasePoolMax,
+  };
+}
+
+export async function createDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    return knexFactory({
+      client: 'pg',
+      connection: { connectionString: options.databaseUrl, application_name: 'netid' },
+      pool: { min: 0, max: options.poolMax ?? 10 },
+      acquireConnectionTimeout: 10_000,
+    });
+  }
+  // PGlite is loaded only when used: production never needs the WebAssembly build.
+  const { default: ClientPgLite } = await import('knex-pglite');
+  if (options.pgliteDirectory) fs.mkdirSync(options.pgliteDirectory, { recursive: true });
+  // An empty connection keeps the database in memory.
+  const connection = (options.pgliteDirectory ? { filename: options.pgliteDirectory } : {}) as Knex.StaticConnectionConfig;
+  return knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: 'postgres', connection });
+}
+
+/** Turns a connection failure into a sentence an operator can act on. */
+export async function assertDatabaseReachable(db: Database, databaseUrl: string | undefined): Promise<void> {
+  try {
+    await db.raw('select 1');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (!databaseUrl) throw new Error(`cannot open the embedded database: ${reason}`);
+    const safe = new URL(databaseUrl);
+    safe.password = safe.password ? '***' : '';
+    throw new Error(`cannot connect to DATABASE_URL (${safe.toString()}): ${reason}`);
+  }
+}

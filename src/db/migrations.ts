@@ -1,0 +1,32 @@
+import type { Knex } from 'knex';
+import * as core from '../../migrations/20261125000000_core.js';
+import type { Database } from './database.js';
+
+type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
+
+/**
+ * Migrations are listed here rather than discovered on disk, so the same list
+ * runs under tsx, jest and the compiled build without loader tricks.
+ */
+const migrations: Record<string, Migration> = {
+  '20261125000000_core': core,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    return Object.keys(migrations).sort();
+  },
+  getMigrationName(name) {
+    return name;
+  },
+  async getMigration(name) {
+    const migration = migrations[name];
+    if (!migration) throw new Error(`unknown migration ${name}`);
+    return migration;
+  },
+};
+
+export async function migrateToLatest(db: Database): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
