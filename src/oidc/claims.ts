@@ -1,0 +1,53 @@
+import type { Membership } from '../db/memberships.js';
+import type { Profile } from '../db/profiles.js';
+
+export type AccountMembership = Membership & { account_name: string };
+
+/** What NetID can state about a profile; oidc-provider filters it by scope and `claims`. */
+export type ProfileClaims = Record<string, unknown> & { sub: string };
+
+const epoch = (d: Date) => Math.floor(d.getTime() / 1000);
+const present = (value: string | null | undefined) => (value ? value : undefined);
+
+/**
+ * Claims for a relying party. An account's client reads the membership's copy
+ * of the person's data first and the profile second (product.md, "Tokens
+ * issued to an account"); any other client reads the profile.
+ */
+export function profileClaims(
+  profile: Profile,
+  membership: AccountMembership | undefined,
+  photoUrl: (photo: string) => string,
+): ProfileClaims {
+  const givenName = present(membership?.first_name) ?? present(profile.first_name);
+  const familyName = present(membership?.last_name) ?? present(profile.last_name);
+  const photo = present(membership?.photo) ?? present(profile.photo);
+
+  const contactEmail = present(membership?.contact_email);
+  const email = contactEmail ?? present(profile.email);
+  // A membership copy is verified only when it is the address the profile confirmed.
+  const emailVerified = email !== undefined && email === profile.email && profile.email_verified;
+
+  const mobilePhone = present(membership?.mobile_phone);
+  const phone = mobilePhone ?? present(profile.phone);
+  const phoneVerified = phone !== undefined && phone === profile.phone && profile.phone_verified;
+
+  const updatedAt = Math.max(epoch(profile.updated_at), membership ? epoch(membership.updated_at) : 0);
+
+  return {
+    sub: profile.id,
+    given_name: givenName,
+    family_name: familyName,
+    name: [givenName, familyName].filter(Boolean).join(' ') || undefined,
+    picture: photo ? photoUrl(photo) : undefined,
+    locale: present(profile.locale),
+    updated_at: updatedAt,
+    email,
+    email_verified: email === undefined ? undefined : emailVerified,
+    phone_number: phone,
+    phone_number_verified: phone === undefined ? undefined : phoneVerified,
+    membership: membership
+      ? { account: membership.account_name, role: membership.role, state: membership.state }
+      : undefined,
+  };
+}

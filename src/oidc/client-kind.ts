@@ -1,0 +1,12 @@
+import type { Client } from 'oidc-provider';
+
+/** The account a client belongs to, when it is a Bitrix24 account's own client. */
+export function accountIdOf(client: Client | undefined): string | undefined {
+  const value = client?.metadata().netid_account_id;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** An account's own client and first-party apps are trusted with what they ask; others need consent. */
+export function skipsConsent(client: Client): boolean {
+  return accountIdOf(client) !== undefined || client.metadata().netid_first_party === true;
+}

@@ -1,0 +1,167 @@
+import type { JWK } from 'jose';
+import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { AuditQueries } from '../db/audit.js';
+import type { ClientQueries } from '../db/clients.js';
+import type { Database } from '../db/database.js';
+import type { MembershipQueries } from '../db/memberships.js';
+import type { ProfileQueries } from '../db/profiles.js';
+import type { Views } from '../views/render.js';
+import { createAdapterFactory } from './adapter.js';
+import { accountIdOf } from './client-kind.js';
+import { profileClaims } from './claims.js';
+import { loadExistingGrant } from './grants.js';
+import type { InstallationSecrets } from './installation-secrets.js';
+import { membershipPrompt } from './membership-prompt.js';
+import { SIGNING_ALGORITHMS } from './signing-keys.js';
+
+/** Authentication context classes NetID asserts in `acr`. */
+export const ACR = { password: 'urn:netid:acr:password' } as const;
+
+export interface ProviderDependencies {
+  issuer: string;
+  trustProxy: boolean;
+  db: Database;
+  jwks: { keys: JWK[] };
+  secrets: InstallationSecrets;
+  profiles: ProfileQueries;
+  memberships: MembershipQueries;
+  clients: ClientQueries;
+  audit: AuditQueries;
+  views: Views;
+  logger: Logger;
+}
+
+const HOUR = 60 * 60;
+const DAY = 24 * HOUR;
+
+export function createProvider(deps: ProviderDependencies): Provider {
+  const { issuer, views, profiles, memberships } = deps;
+
+  const policy = interactionPolicy.base();
+  policy.add(membershipPrompt(memberships, deps.audit), 1);
+
+  const photoUrl = (photo: string) => `${issuer}/photos/${encodeURIComponent(photo)}`;
+
+  const configuration: Configuration = {
+    adapter: createAdapterFactory(deps.db, deps.clients),
+    jwks: deps.jwks as Configuration['jwks'],
+    cookies: {
+      keys: deps.secrets.cookieKeys,
+      names: { session: 'netid.session', interaction: 'netid.interaction', resume: 'netid.resume' },
+    },
+
+    async findAccount(ctx, sub) {
+      const profile = await profiles.findById(sub);
+      if (!profile) return undefined;
+      return {
+        accountId: profile.id,
+        async claims() {
+          const accountId = accountIdOf(ctx.oidc.client);
+          const membership = accountId ? await memberships.find(accountId, profile.id) : undefined;
+          return profileClaims(profile, membership, photoUrl);
+        },
+      };
+    },
+
+    claims: {
+      // How and when the person signed in travels with every ID token (OIDC Core 2).
+      openid: ['sub', 'auth_time', 'acr', 'amr'],
+      profile: ['given_name', 'family_name', 'name', 'picture', 'locale', 'updated_at'],
+      email: ['email', 'email_verified'],
+      phone: ['phone_number', 'phone_number_verified'],
+      membership: ['membership'],
+    },
+    // Accounts read names and addresses from the ID token; many RPs never call userinfo.
+    conformIdTokenClaims: false,
+    acrValues: [ACR.password],
+
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // One account must not learn about another account's tokens; first-party resource servers may.
+        async allowedPolicy(ctx, client, token) {
+          return token.clientId === client.clientId || client.metadata().netid_first_party === true;
+        },
+      },
+      revocation: {
+        enabled: true,
+        async allowedPolicy(ctx, client, token) {
+          return token.clientId === client.clientId;
+        },
+      },
+      userinfo: { enabled: true },
+      claimsParameter: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
+      dPoP: { enabled: true, nonceSecret: deps.secrets.dpopNonceSecret },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.body = views.html(ctx, 'logout', { form });
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.body = views.html(ctx, 'logged-out');
+        },
+      },
+    },
+
+    extraClientMetadata: {
+      properties: ['netid_account_id', 'netid_first_party'],
+    },
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'RS256',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    // RFC 9700 2.1.2: no implicit or hybrid flows.
+    responseTypes: ['code'],
+    enabledJWA: {
+      idTokenSigningAlgValues: [...SIGNING_ALGORITHMS],
+      userinfoSigningAlgValues: [...SIGNING_ALGORITHMS],
+      introspectionSigningAlgValues: [...SIGNING_ALGORITHMS],
+      authorizationSigningAlgValues: [...SIGNING_ALGORITHMS],
+    },
+
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    loadExistingGrant,
+    // Every refresh rotates (RFC 9700 4.14.2); the adapter's reuse window absorbs racing instances.
+    rotateRefreshToken: true,
+
+    ttl: {
+      AccessToken: HOUR,
+      AuthorizationCode: 60,
+      ClientCredentials: 10 * 60,
+      IdToken: HOUR,
+      Interaction: HOUR,
+      Grant: 30 * DAY,
+      Session: 14 * DAY,
+      // Public clients cannot keep a secret, so their refresh tokens live shorter (RFC 9700 4.14).
+      RefreshToken: (_ctx, _token, client) => (client.clientAuthMethod === 'none' ? DAY : 30 * DAY),
+      BackchannelAuthenticationRequest: 10 * 60,
+      DeviceCode: 10 * 60,
+    },
+
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = views.html(ctx, 'error', {
+        code: out.error,
+        description: out.error_description,
+      });
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.proxy = deps.trustProxy;
+
+  provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+    deps.logger.error({ err: error, path: ctx.path }, 'oidc-provider server error');
+  });
+  return provider;
+}
