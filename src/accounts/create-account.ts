@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import type { Account, AccountQueries } from '../db/accounts.js';
+import type { AuditQueries } from '../db/audit.js';
+import type { ClientQueries } from '../db/clients.js';
+import type { Database } from '../db/database.js';
+import type { MembershipQueries } from '../db/memberships.js';
+import { registerClient, type ClientMetadataValidator } from '../clients/register-client.js';
+import { accountClientUris } from './account-address.js';
+import { randomAccountName } from './account-names.js';
+
+export interface AccountDependencies {
+  db: Database;
+  accounts: AccountQueries;
+  memberships: MembershipQueries;
+  clients: ClientQueries;
+  audit: AuditQueries;
+  validateClient: ClientMetadataValidator;
+  accountUrlPattern: string;
+}
+
+export interface CreatedAccount {
+  account: Account;
+  clientId: string;
+  clientSecret: string;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Creates an account with a random name, its creator as active admin, and its
+ * confidential OIDC client, all in one transaction: no account without a client.
+ */
+export async function createAccount(deps: AccountDependencies, adminProfileId: string): Promise<CreatedAccount> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await deps.db.transaction(async (trx) => {
+        const account = await deps.accounts.insert({ id: randomUUID(), name: randomAccountName() }, trx);
+        await deps.memberships.insert({ accountId: account.id, profileId: adminProfileId, role: 'admin', state: 'active' }, trx);
+        const client = await registerClient(
+          trx,
+          deps.clients,
+          deps.validateClient,
+          {
+            name: account.name,
+            clientId: `account-${account.id}`,
+            extra: accountClientUris(deps.accountUrlPattern, account.name),
+          },
+          { accountId: account.id, trx },
+        );
+        await deps.audit.record({ kind: 'account.created', profileId: adminProfileId, accountId: account.id, clientId: client.clientId }, trx);
+        return { account, clientId: client.clientId, clientSecret: client.clientSecret! };
+      });
+    } catch (error) {
+      // A random name that is already taken: draw another.
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION && attempt < 5) continue;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Router from '@koa/router';
+import Koa from 'koa';
+import helmet from 'koa-helmet';
+import mount from 'koa-mount';
+import type { NetidContext } from './context.js';
+import { createDemoRouter } from './demo/relying-party.js';
+import { createInteractionRouter } from './interactions/router.js';
+import { errorPages, requestLog } from './operations/http-errors.js';
+import { createHealthRouter } from './operations/health.js';
+import { createCsrf } from './security/csrf.js';
+import { VIEWS_DIRECTORY } from './views/render.js';
+
+/** Middleware order and routes; no listening, so tests and the server share it. */
+export function createApp(context: NetidContext): Koa {
+  const { config, provider, views, queries } = context;
+  const app = new Koa({ proxy: config.trustProxy });
+  app.keys = context.secrets.cookieKeys;
+  app.silent = true;
+
+  app.use(requestLog(context.logger));
+  app.use(errorPages(views, context.logger));
+  // NetID's own pages; oidc-provider's responses keep the headers it sets itself.
+  const pageHeaders = helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        // Redirects after a form post leave for the relying party, which form-action would block.
+        formAction: null,
+        frameAncestors: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+
+  const site = new Router();
+  const stylesheet = fs.readFileSync(path.join(VIEWS_DIRECTORY, 'assets', 'netid.css'));
+  site.get('/assets/netid.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = stylesheet;
+  });
+  site.get('/', (ctx) => ctx.redirect(config.demoData ? '/demo' : '/.well-known/openid-configuration'));
+
+  const interactions = createInteractionRouter({
+    provider,
+    views,
+    csrf: createCsrf(context.secrets.csrfKey),
+    profiles: queries.profiles,
+    memberships: queries.memberships,
+    limits: context.limits,
+    audit: queries.audit,
+    defaultPhoneRegion: config.defaultPhoneRegion,
+  });
+
+  app.use(createHealthRouter(context.db).routes());
+  app.use(site.routes());
+  app.use((ctx, next) => (/^\/(interaction|demo)(\/|$)/.test(ctx.path) ? pageHeaders(ctx, next) : next()));
+  app.use(interactions.routes());
+  if (config.demoData) app.use(createDemoRouter(config.issuer, views).routes());
+  app.use(mount(provider));
+  return app;
+}

@@ -1,0 +1,29 @@
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.js';
+import { deleteExpiredModels } from '../oidc/adapter.js';
+import { deleteExpiredRateLimits } from '../security/rate-limits.js';
+
+/** Periodically deletes expired tokens, sessions and rate-limit counters so the tables stay bounded. */
+export function startCleanup(db: Database, logger: Logger, intervalSeconds: number): () => Promise<void> {
+  if (intervalSeconds <= 0) return async () => {};
+  let running: Promise<void> | undefined;
+  const run = () => {
+    running ??= (async () => {
+      try {
+        const models = await deleteExpiredModels(db);
+        const limits = await deleteExpiredRateLimits(db);
+        if (models || limits) logger.info({ models, limits }, 'expired rows deleted');
+      } catch (error) {
+        logger.warn({ err: error }, 'cleanup of expired rows failed; will retry');
+      } finally {
+        running = undefined;
+      }
+    })();
+  };
+  const timer = setInterval(run, intervalSeconds * 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
