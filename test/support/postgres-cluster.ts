@@ -1,0 +1,203 @@
+// A throw-away PostgreSQL cluster for the test run: the same engine as
+// production, without needing a server someone else has to set up.
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+export interface PostgresCluster {
+  /** Superuser URL of the cluster's `postgres` database. */
+  url: string;
+  /** Where initdb and pg_ctl were found, to say which PostgreSQL is in use. */
+  binDirectory: string;
+  /** Stops the server and removes its folder; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+// The data is thrown away, so durability is traded for speed; 200 connections
+// leave room for parallel jest workers that each hold a pool per test database.
+const serverSettings: Record<string, string> = {
+  listen_addresses: "'127.0.0.1'",
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  shared_buffers: "'16MB'",
+  max_connections: '200',
+};
+
+const superuser = 'netid';
+const serverUserName = 'postgres';
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, command))) return path.join(dir, command);
+  }
+  return undefined;
+}
+
+/** The folder with initdb and pg_ctl: PATH first, then Debian's newest versioned folder. */
+export function findServerBinaries(): string {
+  const initdb = findOnPath('initdb');
+  // PATH often holds symlinks (/usr/local/bin/initdb); pg_ctl sits beside the real file.
+  if (initdb) {
+    const dir = path.dirname(fs.realpathSync(initdb));
+    if (isExecutable(path.join(dir, 'pg_ctl'))) return dir;
+  }
+  const debianRoot = '/usr/lib/postgresql';
+  const versions = fs.existsSync(debianRoot)
+    ? fs
+        .readdirSync(debianRoot)
+        .filter((version) => isExecutable(path.join(debianRoot, version, 'bin', 'initdb')))
+        .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
+    : [];
+  if (versions[0]) return path.join(debianRoot, versions[0], 'bin');
+  throw new Error(
+    'PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or under /usr/lib/postgresql/*/bin. ' +
+      'Install them with `apt-get install postgresql`, or set TEST_DATABASE_URL to a PostgreSQL server ' +
+      'on which the tests may create and drop databases.',
+  );
+}
+
+interface ServerUser {
+  uid: number;
+  gid: number;
+}
+
+async function lookUpServerUser(): Promise<ServerUser> {
+  try {
+    const uid = (await execFileAsync('id', ['-u', serverUserName])).stdout.trim();
+    const gid = (await execFileAsync('id', ['-g', serverUserName])).stdout.trim();
+    return { uid: Number(uid), gid: Number(gid) };
+  } catch {
+    throw new Error(
+      `PostgreSQL refuses to run as root, and there is no "${serverUserName}" user to run it as. ` +
+        '`apt-get install postgresql` creates one; or run the tests as an ordinary user, ' +
+        'or set TEST_DATABASE_URL.',
+    );
+  }
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** initdb, postgres and pg_ctl exit at once when run as root, so root hands them to the postgres user. */
+function commandLine(program: string, args: string[], asServerUser: boolean): [string, string[]] {
+  if (!asServerUser) return [program, args];
+  const runuser = findOnPath('runuser') ?? ['/usr/sbin/runuser', '/sbin/runuser'].find(isExecutable);
+  if (runuser) return [runuser, ['-u', serverUserName, '--', program, ...args]];
+  // -s: the account's login shell may be nologin.
+  return ['su', [serverUserName, '-s', '/bin/sh', '-c', [program, ...args].map(shellQuote).join(' ')]];
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export async function startPostgresCluster(): Promise<PostgresCluster> {
+  const binDirectory = findServerBinaries();
+  const asServerUser = process.getuid?.() === 0;
+  const owner = asServerUser ? await lookUpServerUser() : undefined;
+
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'netid-pg-'));
+  const dataDirectory = path.join(folder, 'data');
+  const logFile = path.join(folder, 'postgres.log');
+
+  const run = async (program: string, args: string[]) => {
+    const [command, commandArgs] = commandLine(path.join(binDirectory, program), args, asServerUser);
+    // cwd: the server user may not be allowed into the caller's working directory.
+    try {
+      return await execFileAsync(command, commandArgs, { cwd: folder, env: { ...process.env, LC_ALL: 'C' } });
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr?.trim();
+      throw new Error(`${program} ${args[0] ?? ''} failed: ${stderr || (error as Error).message}`, { cause: error });
+    }
+  };
+
+  const stopServer = () => run('pg_ctl', ['stop', '-D', dataDirectory, '-m', 'immediate', '-w']);
+
+  try {
+    if (owner) fs.chownSync(folder, owner.uid, owner.gid);
+    await run('initdb', ['-D', dataDirectory, '-A', 'trust', '-U', superuser, '-E', 'UTF8', '--locale=C', '--no-sync']);
+    const settings = { ...serverSettings, unix_socket_directories: shellQuote(folder) };
+    fs.appendFileSync(
+      path.join(dataDirectory, 'postgresql.conf'),
+      `\n# netid test cluster\n${Object.entries(settings).map(([key, value]) => `${key} = ${value}`).join('\n')}\n`,
+    );
+
+    // The port is free when probed but may be taken before postgres binds it; try again then.
+    for (let attempt = 1; ; attempt += 1) {
+      const port = await freeLoopbackPort();
+      try {
+        await run('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDirectory, '-l', logFile, '-o', `-p ${port}`]);
+      } catch (error) {
+        const log = tail(logFile);
+        if (attempt < 5 && /could not bind|address already in use/i.test(log)) continue;
+        throw new Error(`${(error as Error).message}\nserver log (${logFile}):\n${log}`, { cause: error });
+      }
+
+      const removeFolder = () => fs.rmSync(folder, { recursive: true, force: true });
+      // Last resort if the test runner exits without its teardown: never leave a server behind.
+      const onExit = () => {
+        const [command, args] = commandLine(
+          path.join(binDirectory, 'pg_ctl'),
+          ['stop', '-D', dataDirectory, '-m', 'immediate', '-w'],
+          asServerUser,
+        );
+        spawnSync(command, args, { cwd: folder, stdio: 'ignore' });
+        removeFolder();
+      };
+      process.once('exit', onExit);
+
+      let stopping: Promise<void> | undefined;
+      return {
+        url: `postgres://${superuser}@127.0.0.1:${port}/postgres`,
+        binDirectory,
+        stop() {
+          stopping ??= (async () => {
+            process.removeListener('exit', onExit);
+            try {
+              await stopServer();
+            } finally {
+              removeFolder();
+            }
+          })();
+          return stopping;
+        },
+      };
+    }
+  } catch (error) {
+    await stopServer().catch(() => undefined);
+    fs.rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
+}
