@@ -163,7 +163,7 @@ describe.each(backends)('an account signs a person in with authorization code + 
     const first = await startAuthorization(client, redirectUri);
     const firstTokens = await exchangeCode(client, await signInThroughForms(agent, first.url, admin.email, admin.password), first);
 
-    for (const params of [{ prompt: 'login' }, { max_age: '0' }]) {
+    for (const params of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
       const again = await startAuthorization(client, redirectUri, params);
       const page = await agent.page(again.url.toString());
       expect(page.document.querySelector('input[autocomplete="current-password"]')).not.toBeNull();
