@@ -73,7 +73,7 @@ export function createAdapterFactory(db: Database, clients: ClientQueries) {
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      // Every model issued under the grant goes at once: codes, tokens and the grant itself.
+      // Codes and tokens issued under the grant go at once; oidc-provider destroys the Grant row itself.
       await db('oidc_models').where('grant_id', grantId).delete();
     }
   }

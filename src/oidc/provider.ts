@@ -163,5 +163,18 @@ export function createProvider(deps: ProviderDependencies): Provider {
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     deps.logger.error({ err: error, path: ctx.path }, 'oidc-provider server error');
   });
+
+  // RFC 6749 5.2 names a grant type the client may not use `unauthorized_client`; oidc-provider says invalid_request.
+  provider.use(async (ctx, next) => {
+    await next();
+    const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+    if (
+      (ctx as KoaContextWithOIDC).oidc?.route === 'token' &&
+      body?.error === 'invalid_request' &&
+      body.error_description === 'requested grant type is not allowed for this client'
+    ) {
+      body.error = 'unauthorized_client';
+    }
+  });
   return provider;
 }

@@ -37,7 +37,8 @@ export async function checkPassword(storedHash: string | null | undefined, passw
     return { valid: false };
   }
   if (!valid) return { valid };
-  if (argon2.needsRehash(storedHash, PASSWORD_HASH_OPTIONS)) {
+  // needsRehash compares the costs but not the variant, so an argon2i/argon2d hash would never move to argon2id.
+  if (!storedHash.startsWith('$argon2id$') || argon2.needsRehash(storedHash, PASSWORD_HASH_OPTIONS)) {
     return { valid, rehash: await hashPassword(password) };
   }
   return { valid };

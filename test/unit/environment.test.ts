@@ -1,0 +1,182 @@
+import path from 'node:path';
+import { describe, expect, test } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../src/config/environment.js';
+
+const KEY_HEX = 'a1'.repeat(32);
+const productionEnv = {
+  NODE_ENV: 'production',
+  ISSUER: 'https://id.example.com',
+  DATABASE_URL: 'postgres://netid:secret@db.example.com:5432/netid',
+  KEY_ENCRYPTION_KEY: KEY_HEX,
+  // Production also needs a way to send one-time codes; it is not what these tests are about.
+  SMTP_URL: 'smtp://mail.example.com:587',
+};
+
+/** The problems loadConfig reports, so each test can say which variable was blamed. */
+function problemsWith(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig with nothing configured', () => {
+  test('serves a development issuer on localhost at the default port from the embedded database', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      host: '127.0.0.1',
+      port: 3000,
+      issuer: 'http://localhost:3000',
+      databaseUrl: undefined,
+      migrateOnStart: true,
+      demoData: true,
+      trustProxy: false,
+    });
+    expect(config.dataDir).toBe(path.resolve('./data'));
+    expect(config.keyEncryptionKey).toHaveLength(32);
+  });
+
+  test('derives the issuer from PORT when ISSUER is not set', () => {
+    expect(loadConfig({ PORT: '4100' })).toMatchObject({ port: 4100, issuer: 'http://localhost:4100' });
+  });
+
+  test('keeps an explicit ISSUER regardless of PORT', () => {
+    expect(loadConfig({ PORT: '4100', ISSUER: 'https://id.example.com' }).issuer).toBe('https://id.example.com');
+  });
+
+  test('treats an empty variable as unset, so an empty DATABASE_URL still selects PGlite', () => {
+    expect(loadConfig({ DATABASE_URL: '', ISSUER: '', PORT: '' })).toMatchObject({
+      databaseUrl: undefined,
+      issuer: 'http://localhost:3000',
+    });
+  });
+
+  test('accepts a PostgreSQL DATABASE_URL under either scheme name', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h:5432/d' }).databaseUrl).toBe('postgres://u:p@h:5432/d');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@h/d' }).databaseUrl).toBe('postgresql://u:p@h/d');
+  });
+
+  test('reads KEY_ENCRYPTION_KEY written as hex or as base64 into the same 32 bytes', () => {
+    const bytes = Buffer.from(KEY_HEX, 'hex');
+    expect(loadConfig({ KEY_ENCRYPTION_KEY: KEY_HEX }).keyEncryptionKey).toEqual(bytes);
+    expect(loadConfig({ KEY_ENCRYPTION_KEY: bytes.toString('base64') }).keyEncryptionKey).toEqual(bytes);
+  });
+});
+
+describe('loadConfig refuses a malformed ISSUER', () => {
+  test.each([
+    ['a query', 'https://id.example.com?tenant=1', /^ISSUER .*query/],
+    ['a fragment', 'https://id.example.com#top', /^ISSUER .*fragment/],
+    ['a trailing slash', 'https://id.example.com/', /^ISSUER .*slash/],
+    ['not a URL', 'id.example.com', /^ISSUER "id\.example\.com" is not a URL/],
+    ['another scheme', 'ftp://id.example.com', /^ISSUER must use http or https/],
+  ])('with %s', (_, issuer, message) => {
+    const problems = problemsWith({ ISSUER: issuer });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+});
+
+describe('loadConfig names the variable in every problem', () => {
+  test('a DATABASE_URL for another database', () => {
+    expect(problemsWith({ DATABASE_URL: 'mysql://u:p@h/d' })).toEqual([
+      expect.stringMatching(/^DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/, got "mysql:\/\/"/),
+    ]);
+  });
+
+  test('a DATABASE_URL that is not a URL', () => {
+    expect(problemsWith({ DATABASE_URL: 'db.example.com:5432' })).toEqual([
+      expect.stringMatching(/^DATABASE_URL .*postgres:\/\//),
+    ]);
+    expect(problemsWith({ DATABASE_URL: 'not a url' })).toEqual([expect.stringMatching(/^DATABASE_URL is not a URL/)]);
+  });
+
+  test.each([
+    ['too short', 'abcd'],
+    ['63 hex digits', 'a'.repeat(63)],
+    ['33 bytes of base64', Buffer.alloc(33, 7).toString('base64')],
+  ])('a KEY_ENCRYPTION_KEY that is %s', (_, key) => {
+    expect(problemsWith({ KEY_ENCRYPTION_KEY: key })).toEqual([
+      expect.stringMatching(/^KEY_ENCRYPTION_KEY must be 32 random bytes .*openssl rand -hex 32/),
+    ]);
+  });
+
+  test('an ACCOUNT_URL_PATTERN without {name}', () => {
+    expect(problemsWith({ ACCOUNT_URL_PATTERN: 'https://accounts.example.com' })).toEqual([
+      expect.stringMatching(/^ACCOUNT_URL_PATTERN must contain \{name\}/),
+    ]);
+  });
+
+  test('an ACCOUNT_URL_PATTERN that is not https', () => {
+    expect(problemsWith({ ACCOUNT_URL_PATTERN: 'http://{name}.bitrix24.example' })).toEqual([
+      expect.stringMatching(/^ACCOUNT_URL_PATTERN must use https/),
+    ]);
+  });
+
+  test('a PORT that is not a number', () => {
+    expect(problemsWith({ PORT: 'eighty' })).toEqual([expect.stringMatching(/^PORT /)]);
+  });
+
+  test('several mistakes at once, each on its own line of the error message', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ ISSUER: 'https://id.example.com/', DATABASE_URL: 'mysql://h/d' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const lines = (thrown as Error).message.split('\n');
+    expect(lines[0]).toBe('NetID cannot start with this configuration:');
+    expect(lines.slice(1)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^ {2}- ISSUER /), expect.stringMatching(/^ {2}- DATABASE_URL /)]),
+    );
+  });
+});
+
+describe('loadConfig in production', () => {
+  test('starts with an https issuer, PostgreSQL and a key-encryption key, without migrating or demo data', () => {
+    expect(loadConfig(productionEnv)).toMatchObject({
+      env: 'production',
+      issuer: 'https://id.example.com',
+      databaseUrl: productionEnv.DATABASE_URL,
+      keyEncryptionKey: Buffer.from(KEY_HEX, 'hex'),
+      migrateOnStart: false,
+      demoData: false,
+    });
+  });
+
+  test('refuses to start without KEY_ENCRYPTION_KEY', () => {
+    expect(problemsWith({ ...productionEnv, KEY_ENCRYPTION_KEY: undefined })).toEqual([
+      expect.stringMatching(/^KEY_ENCRYPTION_KEY is required in production/),
+    ]);
+  });
+
+  test('refuses to start on the embedded database', () => {
+    expect(problemsWith({ ...productionEnv, DATABASE_URL: undefined })).toEqual([
+      expect.stringMatching(/^DATABASE_URL is required in production/),
+    ]);
+  });
+
+  test('refuses to start without ISSUER', () => {
+    expect(problemsWith({ ...productionEnv, ISSUER: undefined })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^ISSUER is required in production/)]),
+    );
+  });
+
+  test('refuses an http issuer', () => {
+    expect(problemsWith({ ...productionEnv, ISSUER: 'http://id.example.com' })).toEqual([
+      'ISSUER must use https in production, got "http://id.example.com"',
+    ]);
+  });
+
+  test('lists every missing variable at once', () => {
+    const problems = problemsWith({ NODE_ENV: 'production' });
+    for (const variable of ['KEY_ENCRYPTION_KEY', 'DATABASE_URL', 'ISSUER']) {
+      expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${variable} `))]));
+    }
+  });
+});
