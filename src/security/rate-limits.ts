@@ -85,5 +85,7 @@ export function createSignInLimits(db: Database, options: SignInLimitOptions = {
 }
 
 export async function deleteExpiredRateLimits(db: Database): Promise<number> {
-  return db('rate_limits').where('expire', '<', Date.now()).delete();
+  // Not the query builder's delete(): under knex-pglite it resolves to the driver's result object, not a count.
+  const result = await db.raw('delete from rate_limits where expire < ?', [Date.now()]);
+  return Number(result.rowCount ?? result.affectedRows ?? 0);
 }
