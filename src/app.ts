@@ -43,16 +43,8 @@ export function createApp(context: NetidContext): Koa {
   });
   site.get('/', (ctx) => ctx.redirect(config.demoData ? '/demo' : '/.well-known/openid-configuration'));
 
-  const interactions = createInteractionRouter({
-    provider,
-    views,
-    csrf: createCsrf(context.secrets.csrfKey),
-    profiles: queries.profiles,
-    memberships: queries.memberships,
-    limits: context.limits,
-    audit: queries.audit,
-    defaultPhoneRegion: config.defaultPhoneRegion,
-  });
+  const csrf = createCsrf(context.secrets.csrfKey);
+  const interactions = createInteractionRouter(context, csrf);
 
   app.use(createHealthRouter(context.db).routes());
   app.use(site.routes());

@@ -16,6 +16,10 @@ import { createSigningKeyStore } from './oidc/signing-keys.js';
 import { createSealer } from './security/sealing.js';
 import { createSignInLimits, type SignInLimits } from './security/rate-limits.js';
 import { createViews, type Views } from './views/render.js';
+import { createDevOutbox, httpSmsSender, smtpEmailSender, type DevOutbox, type Senders } from './delivery/senders.js';
+import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
+import { createOneTimeCodes, type OneTimeCodes } from './profile/one-time-codes.js';
+import type { CodeDelivery } from './profile/send-code.js';
 
 /** Everything NetID is built from, wired once; the HTTP app and the command line both use it. */
 export interface NetidContext {
@@ -35,7 +39,26 @@ export interface NetidContext {
   views: Views;
   limits: SignInLimits;
   accountDependencies: AccountDependencies;
+  codes: OneTimeCodes;
+  codeDelivery: CodeDelivery;
+  senders: Senders;
+  /** Present when messages without a configured sender are kept for /dev/outbox. */
+  devOutbox: DevOutbox | undefined;
+  /** Starts delivering the outbox from this process (the server does; the command line does not). */
+  startDelivery(): DeliveryWorker;
   close(): Promise<void>;
+}
+
+/** SMTP and the SMS gateway when configured; otherwise the development outbox, outside production. */
+function chooseSenders(config: Config, devOutbox: DevOutbox | undefined): Senders {
+  const unavailable = (what: string) => async () => {
+    throw new Error(`no ${what} sender is configured`);
+  };
+  const { smtpUrl, mailFrom, smsGateway } = config.delivery;
+  return {
+    email: smtpUrl ? smtpEmailSender(smtpUrl, mailFrom) : (devOutbox?.email ?? unavailable('email')),
+    sms: smsGateway ? httpSmsSender(smsGateway) : (devOutbox?.sms ?? unavailable('SMS')),
+  };
 }
 
 export interface ContextOptions {
@@ -73,6 +96,10 @@ export async function createNetidContext(config: Config, logger: Logger, options
       views,
       logger,
     });
+    const codes = createOneTimeCodes(db, secrets.codeKey);
+    const devOutbox = config.delivery.devOutbox ? createDevOutbox() : undefined;
+    const senders = chooseSenders(config, devOutbox);
+    let worker: DeliveryWorker | undefined;
     const validateClient: ClientMetadataValidator = async (metadata) => {
       await provider.Client.validate(metadata);
     };
@@ -87,7 +114,16 @@ export async function createNetidContext(config: Config, logger: Logger, options
       views,
       limits: createSignInLimits(db),
       accountDependencies: { db, ...queries, validateClient, accountUrlPattern: config.accountUrlPattern },
+      codes,
+      codeDelivery: { db, codes, wakeDelivery: () => worker?.wake() },
+      senders,
+      devOutbox,
+      startDelivery() {
+        worker ??= startDeliveryWorker(db, senders, logger, { pollMilliseconds: config.delivery.pollMilliseconds });
+        return worker;
+      },
       async close() {
+        await worker?.stop();
         if (!options.db) await db.destroy();
       },
     };

@@ -4,12 +4,14 @@ import type { AuditQueries } from '../db/audit.js';
 import type { ClientQueries } from '../db/clients.js';
 import type { Database } from '../db/database.js';
 import type { MembershipQueries } from '../db/memberships.js';
+import type { ProfileQueries } from '../db/profiles.js';
 import { registerClient, type ClientMetadataValidator } from '../clients/register-client.js';
 import { accountClientUris } from './account-address.js';
 import { randomAccountName } from './account-names.js';
 
 export interface AccountDependencies {
   db: Database;
+  profiles: ProfileQueries;
   accounts: AccountQueries;
   memberships: MembershipQueries;
   clients: ClientQueries;
@@ -30,10 +32,15 @@ const UNIQUE_VIOLATION = '23505';
  * Creates an account with a random name, its creator as active admin, and its
  * confidential OIDC client, all in one transaction: no account without a client.
  */
-export async function createAccount(deps: AccountDependencies, adminProfileId: string): Promise<CreatedAccount> {
+export async function createAccount(
+  deps: AccountDependencies,
+  adminProfileId: string,
+  outer?: Database,
+): Promise<CreatedAccount> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await deps.db.transaction(async (trx) => {
+      // Inside a caller's transaction (sign-up) this is a savepoint, so a name clash retries alone.
+      return await (outer ?? deps.db).transaction(async (trx) => {
         const account = await deps.accounts.insert({ id: randomUUID(), name: randomAccountName() }, trx);
         await deps.memberships.insert({ accountId: account.id, profileId: adminProfileId, role: 'admin', state: 'active' }, trx);
         const client = await registerClient(

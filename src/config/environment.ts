@@ -87,6 +87,17 @@ const schema = z.object({
   TRUST_PROXY: booleanString.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CLEANUP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Bitrix24 Network <no-reply@netid.test>'),
+  SMS_GATEWAY_URL: z.string().url('must be the https URL NetID POSTs each SMS to').optional(),
+  SMS_GATEWAY_AUTHORIZATION: z.string().optional(),
+  SMS_GATEWAY_BODY: z.string().default('{"to":"{to}","text":"{text}"}'),
+  SMS_GATEWAY_CONTENT_TYPE: z.string().default('application/json'),
+  DEV_OUTBOX: booleanString.optional(),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(2000),
 });
 
 export type Environment = 'development' | 'production' | 'test';
@@ -108,6 +119,14 @@ export interface Config {
   trustProxy: boolean;
   logLevel: string;
   cleanupIntervalSeconds: number;
+  delivery: {
+    smtpUrl: string | undefined;
+    mailFrom: string;
+    smsGateway: { url: string; authorization: string | undefined; bodyTemplate: string; contentType: string } | undefined;
+    /** Messages without a configured sender go to the in-memory page /dev/outbox. */
+    devOutbox: boolean;
+    pollMilliseconds: number;
+  };
 }
 
 /**
@@ -137,6 +156,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !issuer.startsWith('https://')) {
     problems.push(`ISSUER must use https in production, got "${issuer}"`);
   }
+  if (production && e.DEV_OUTBOX) {
+    problems.push('DEV_OUTBOX must not be enabled in production: it shows one-time codes on a web page');
+  }
+  if (production && !e.SMTP_URL) {
+    problems.push('SMTP_URL is required in production: sign-up and recovery send one-time codes by email');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -156,5 +181,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     cleanupIntervalSeconds: e.CLEANUP_INTERVAL_SECONDS,
+    delivery: {
+      smtpUrl: e.SMTP_URL,
+      mailFrom: e.MAIL_FROM,
+      smsGateway: e.SMS_GATEWAY_URL
+        ? {
+            url: e.SMS_GATEWAY_URL,
+            authorization: e.SMS_GATEWAY_AUTHORIZATION,
+            bodyTemplate: e.SMS_GATEWAY_BODY,
+            contentType: e.SMS_GATEWAY_CONTENT_TYPE,
+          }
+        : undefined,
+      devOutbox: e.DEV_OUTBOX ?? !production,
+      pollMilliseconds: e.OUTBOX_POLL_MS,
+    },
   };
 }

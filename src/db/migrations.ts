@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as core from '../../migrations/20261125000000_core.js';
+import * as networkProfile from '../../migrations/20261125010000_network_profile.js';
 import type { Database } from './database.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -10,6 +11,7 @@ type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void
  */
 const migrations: Record<string, Migration> = {
   '20261125000000_core': core,
+  '20261125010000_network_profile': networkProfile,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

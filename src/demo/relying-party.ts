@@ -1,15 +1,13 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import type { ClientQueries } from '../db/clients.js';
+import { createLocalRelyingParty, ensureFirstPartyClient } from '../oidc/local-relying-party.js';
 import type { Views } from '../views/render.js';
 
 export const DEMO_CLIENT_ID = 'netid-demo';
-const COOKIE = 'netid.demo';
 
-/** The demo app's registration follows the issuer, so changing ISSUER keeps it working. */
-export function demoClientRegistration(issuer: string) {
-  return {
+export function ensureDemoClient(clients: ClientQueries, issuer: string): Promise<void> {
+  return ensureFirstPartyClient(clients, {
     client_id: DEMO_CLIENT_ID,
     client_name: 'NetID demo',
     grant_types: ['authorization_code', 'refresh_token'],
@@ -17,20 +15,7 @@ export function demoClientRegistration(issuer: string) {
     redirect_uris: [`${issuer}/demo/callback`],
     post_logout_redirect_uris: [`${issuer}/demo`],
     token_endpoint_auth_method: 'none',
-  };
-}
-
-export async function ensureDemoClient(clients: ClientQueries, issuer: string): Promise<void> {
-  const metadata = demoClientRegistration(issuer);
-  const existing = await clients.findMetadata(DEMO_CLIENT_ID);
-  if (!existing) await clients.insert({ metadata, firstParty: true });
-  else await clients.updateMetadata(DEMO_CLIENT_ID, metadata);
-}
-
-interface PendingSignIn {
-  state: string;
-  nonce: string;
-  verifier: string;
+  });
 }
 
 /**
@@ -40,81 +25,37 @@ interface PendingSignIn {
  */
 export function createDemoRouter(issuer: string, views: Views): Router {
   const router = new Router({ prefix: '/demo' });
-  let configuration: Promise<oidc.Configuration> | undefined;
-  const discover = () => {
-    configuration ??= oidc
-      .discovery(new URL(issuer), DEMO_CLIENT_ID, undefined, oidc.None(), {
-        execute: issuer.startsWith('http:') ? [oidc.allowInsecureRequests] : [],
-      })
-      .catch((error: unknown) => {
-        configuration = undefined;
-        throw error;
-      });
-    return configuration;
-  };
-  const readPending = (ctx: Context): PendingSignIn | undefined => {
-    const raw = ctx.cookies.get(COOKIE, { signed: true });
-    if (!raw) return undefined;
-    try {
-      return JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as PendingSignIn;
-    } catch {
-      return undefined;
-    }
-  };
-
-  router.get('/', (ctx) => views.render(ctx, 'demo'));
-
-  router.get('/login', async (ctx) => {
-    const config = await discover();
-    const pending: PendingSignIn = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-    ctx.cookies.set(COOKIE, Buffer.from(JSON.stringify(pending)).toString('base64url'), {
-      signed: true,
-      httpOnly: true,
-      sameSite: 'lax',
-      path: '/demo',
-    });
-    ctx.redirect(
-      oidc
-        .buildAuthorizationUrl(config, {
-          redirect_uri: `${issuer}/demo/callback`,
-          scope: 'openid profile email phone',
-          code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
-          code_challenge_method: 'S256',
-          state: pending.state,
-          nonce: pending.nonce,
-        })
-        .toString(),
-    );
+  const rp = createLocalRelyingParty({
+    issuer,
+    clientId: DEMO_CLIENT_ID,
+    callbackPath: '/demo/callback',
+    cookieName: 'netid.demo',
+    scope: 'openid profile email phone',
   });
 
+  router.get('/', (ctx) => views.render(ctx, 'demo'));
+  router.get('/login', (ctx) => rp.start(ctx, { returnTo: '/demo' }));
   router.get('/callback', async (ctx) => {
-    const pending = readPending(ctx);
-    if (!pending) {
+    let result;
+    try {
+      result = await rp.finish(ctx);
+    } catch (error) {
+      const code = (error as { error?: string }).error ?? 'invalid_response';
+      views.render(ctx, 'error', { code, description: (error as Error).message }, 400);
+      return;
+    }
+    if (!result) {
       ctx.redirect('/demo');
       return;
     }
-    ctx.cookies.set(COOKIE, null, { path: '/demo' });
-    const config = await discover();
-    const callbackUrl = new URL(ctx.originalUrl, issuer);
-    let tokens;
-    try {
-      tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
-        pkceCodeVerifier: pending.verifier,
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-      });
-    } catch (error) {
-      views.render(ctx, 'error', { code: (error as { error?: string }).error ?? 'invalid_response', description: (error as Error).message }, 400);
-      return;
-    }
+    const { tokens, configuration } = result;
     const claims = tokens.claims()!;
-    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
-    const logoutUrl = oidc.buildEndSessionUrl(config, {
+    const userinfo = await oidc.fetchUserInfo(configuration, tokens.access_token, claims.sub);
+    const logoutUrl = oidc.buildEndSessionUrl(configuration, {
       id_token_hint: tokens.id_token!,
       post_logout_redirect_uri: `${issuer}/demo`,
     });
     views.render(ctx, 'demo', { claims, userinfo, logoutUrl: logoutUrl.toString() });
   });
-
   return router;
 }

@@ -1,13 +1,20 @@
 import { en, type MessageKey } from './en.js';
+import { ru } from './ru.js';
 
 export type { MessageKey };
 export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
 
 /** Every locale NetID ships; a later locale adds a catalogue here and no template changes. */
-const catalogues: Record<string, Partial<Record<MessageKey, string>>> = { en };
+const catalogues: Record<string, Partial<Record<MessageKey, string>>> = { en, ru };
 
 export const SUPPORTED_LOCALES = Object.keys(catalogues);
 export const DEFAULT_LOCALE = 'en';
+
+/** The profile's own locale when it has one NetID speaks, else the browser's choice. */
+export function chooseLocale(profileLocale: string | null | undefined, acceptLanguage: () => string | false): string {
+  if (profileLocale && profileLocale in catalogues) return profileLocale;
+  return acceptLanguage() || DEFAULT_LOCALE;
+}
 
 export function translator(locale: string): Translate {
   const catalogue = catalogues[locale] ?? en;

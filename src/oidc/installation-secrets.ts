@@ -22,6 +22,8 @@ export interface InstallationSecrets {
   dpopNonceSecret: Buffer;
   /** Key for NetID's own CSRF tokens. */
   csrfKey: Buffer;
+  /** Key under which one-time codes are hashed. */
+  codeKey: Buffer;
 }
 
 export async function loadInstallationSecrets(db: Database, sealer: Sealer): Promise<InstallationSecrets> {
@@ -29,5 +31,6 @@ export async function loadInstallationSecrets(db: Database, sealer: Sealer): Pro
     cookieKeys: [(await sharedSecret(db, sealer, 'cookie-key', 32)).toString('base64url')],
     dpopNonceSecret: await sharedSecret(db, sealer, 'dpop-nonce-secret', 32),
     csrfKey: await sharedSecret(db, sealer, 'csrf-key', 32),
+    codeKey: await sharedSecret(db, sealer, 'one-time-code-key', 32),
   };
 }

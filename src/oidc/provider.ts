@@ -39,7 +39,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
   const { issuer, views, profiles, memberships } = deps;
 
   const policy = interactionPolicy.base();
-  policy.add(membershipPrompt(memberships, deps.audit), 1);
+  // prompt=create opens the sign-up form (OpenID Connect "Initiating User Registration"); never needed otherwise.
+  policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0);
+  policy.add(membershipPrompt(memberships, deps.audit), 2);
 
   const photoUrl = (photo: string) => `${issuer}/photos/${encodeURIComponent(photo)}`;
 

@@ -1,0 +1,65 @@
+import type { Database } from '../db/database.js';
+
+export type Channel = 'email' | 'sms';
+/** What a message is about; each has localised text in the catalogues (`message.<template>.*`). */
+export type MessageTemplate = 'confirm-email' | 'connect-email' | 'connect-phone' | 'recover-access';
+
+export interface OutgoingMessage {
+  channel: Channel;
+  recipient: string;
+  template: MessageTemplate;
+  locale: string;
+  params: Record<string, string>;
+}
+
+export interface OutboxRow extends OutgoingMessage {
+  id: number;
+  attempts: number;
+}
+
+/**
+ * Written in the same transaction as the change that causes the message, so a
+ * message exists exactly when its change does.
+ */
+export async function enqueueMessage(trx: Database, message: OutgoingMessage): Promise<void> {
+  await trx('outbox').insert({
+    channel: message.channel,
+    recipient: message.recipient,
+    template: message.template,
+    locale: message.locale,
+    params: JSON.stringify(message.params),
+  });
+}
+
+/**
+ * Takes due messages for this worker by pushing their next attempt a lease
+ * into the future, so another instance does not send them meanwhile and a
+ * crashed worker's messages come due again.
+ */
+export async function claimDueMessages(db: Database, limit: number, leaseSeconds: number): Promise<OutboxRow[]> {
+  const result = await db.raw(
+    `update outbox set next_attempt_at = now() + make_interval(secs => ?), attempts = attempts + 1
+     where id in (
+       select id from outbox where state = 'pending' and next_attempt_at <= now()
+       order by next_attempt_at limit ? for update skip locked
+     )
+     returning id, channel, recipient, template, locale, params, attempts`,
+    [leaseSeconds, limit],
+  );
+  return result.rows as OutboxRow[];
+}
+
+export async function markSent(db: Database, id: number): Promise<void> {
+  // The params may hold a one-time code: nothing of it stays once delivered.
+  await db('outbox').where({ id }).update({ state: 'sent', sent_at: db.fn.now(), params: null, last_error: null });
+}
+
+export async function markFailedAttempt(db: Database, id: number, error: string, retryInSeconds: number | undefined): Promise<void> {
+  await db('outbox')
+    .where({ id })
+    .update(
+      retryInSeconds === undefined
+        ? { state: 'failed', last_error: error, params: null }
+        : { last_error: error, next_attempt_at: new Date(Date.now() + retryInSeconds * 1000) },
+    );
+}

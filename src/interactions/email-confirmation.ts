@@ -1,0 +1,88 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { chooseLocale, type MessageKey } from '../i18n/messages.js';
+import { sendCode } from '../profile/send-code.js';
+import { localeOf } from '../views/render.js';
+import { completeSignIn } from './complete-sign-in.js';
+import type { InteractionEnvironment } from './environment.js';
+import { formField, type Interaction, type PendingSignIn } from './interaction-kit.js';
+
+export async function renderEmailConfirmation(
+  ctx: Context,
+  env: InteractionEnvironment,
+  interaction: Interaction,
+  pending: PendingSignIn,
+  extra: { errorKey?: MessageKey; noticeKey?: MessageKey; seconds?: number } = {},
+  status = 200,
+): Promise<void> {
+  const profile = await env.context.queries.profiles.findById(pending.profileId);
+  env.context.views.render(
+    ctx,
+    'confirm-email',
+    { uid: interaction.uid, csrf: env.kit.csrfToken(ctx), email: profile?.email, ...extra },
+    status,
+  );
+}
+
+const CODE_ERRORS = {
+  wrong: 'code.wrong',
+  expired: 'code.expired',
+  exhausted: 'code.exhausted',
+} as const satisfies Record<string, MessageKey>;
+
+/** The one-time code that confirms a profile's email at its first sign-in. */
+export function registerEmailConfirmation(router: Router, env: InteractionEnvironment): void {
+  const { context, kit } = env;
+
+  router.post('/:uid/confirm-email', env.forms, async (ctx) => {
+    const interaction = await kit.load(ctx);
+    if (!interaction || !kit.guard(ctx)) return;
+    const pending = kit.pending(interaction);
+    if (!pending) {
+      ctx.redirect(`/interaction/${interaction.uid}`);
+      return;
+    }
+    const code = formField(ctx, 'code', 32).trim();
+    if (!/^\d{6}$/.test(code.replace(/\s+/g, ''))) {
+      return renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: 'code.format' }, 400);
+    }
+    const confirmed = await context.db.transaction(async (trx) => {
+      const result = await context.codes.verify({ profileId: pending.profileId, purpose: 'confirm-email', code }, trx);
+      if (!result.valid) return result;
+      // Confirms the address the code went to, and only if it is still the profile's email.
+      await trx('profiles')
+        .where({ id: pending.profileId, email: result.target })
+        .update({ email_verified: true, updated_at: trx.fn.now() });
+      await context.queries.audit.record({ kind: 'profile.email_confirmed', profileId: pending.profileId, ip: ctx.ip }, trx);
+      return result;
+    });
+    if (!confirmed.valid) {
+      return renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: CODE_ERRORS[confirmed.reason] }, 400);
+    }
+    const profile = await context.queries.profiles.findById(pending.profileId);
+    if (!profile) return kit.finish(ctx, { error: 'access_denied', error_description: 'the profile no longer exists' });
+    await kit.remember(interaction, undefined);
+    return completeSignIn(ctx, env, interaction, profile, { amr: pending.amr, created: pending.created });
+  });
+
+  router.post('/:uid/confirm-email/resend', env.forms, async (ctx) => {
+    const interaction = await kit.load(ctx);
+    if (!interaction || !kit.guard(ctx)) return;
+    const pending = kit.pending(interaction);
+    const profile = pending ? await context.queries.profiles.findById(pending.profileId) : undefined;
+    if (!pending || !profile?.email) {
+      ctx.redirect(`/interaction/${interaction.uid}`);
+      return;
+    }
+    const sent = await sendCode(context.codeDelivery, {
+      profileId: profile.id,
+      purpose: 'confirm-email',
+      target: profile.email,
+      channel: 'email',
+      locale: chooseLocale(profile.locale, () => localeOf(ctx)),
+    });
+    return sent.issued
+      ? renderEmailConfirmation(ctx, env, interaction, pending, { noticeKey: 'code.resent' })
+      : renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: 'code.wait', seconds: sent.retryAfterSeconds }, 429);
+  });
+}

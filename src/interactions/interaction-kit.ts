@@ -1,0 +1,78 @@
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import { errors, type InteractionResults } from 'oidc-provider';
+import type { Profile } from '../db/profiles.js';
+import type { Csrf } from '../security/csrf.js';
+import type { Views } from '../views/render.js';
+
+export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** NetID's own progress through a sign-in, kept on the interaction between steps. */
+export interface PendingSignIn {
+  /** The profile whose password (or sign-up) is done but whose email must be confirmed first. */
+  profileId: string;
+  amr: string[];
+  /** The profile was created during this interaction (prompt=create or "Create for free"). */
+  created: boolean;
+}
+
+export const displayName = (profile: Profile | undefined): string =>
+  profile ? [profile.first_name, profile.last_name].filter(Boolean).join(' ') || profile.email || profile.phone || '' : '';
+
+export function formField(ctx: Context, name: string, maxLength = 1024): string {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value.slice(0, maxLength) : '';
+}
+
+/** Shared steps of every interaction route: load, guard, render, finish. */
+export function createInteractionKit(provider: Provider, views: Views, csrf: Csrf) {
+  return {
+    /** Loads the interaction, or renders "this page expired" when its cookie or record is gone. */
+    async load(ctx: Context): Promise<Interaction | undefined> {
+      try {
+        const found = await provider.interactionDetails(ctx.req, ctx.res);
+        if (found.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction mismatch');
+        return found;
+      } catch (error) {
+        if (error instanceof errors.SessionNotFound) {
+          views.render(ctx, 'error', { messageKey: 'error.expired' }, 400);
+          return undefined;
+        }
+        throw error;
+      }
+    },
+
+    /** Rejects a form without a valid CSRF token with a page, before anything changes. */
+    guard(ctx: Context): boolean {
+      if (csrf.verify(ctx, formField(ctx, 'csrf'))) return true;
+      views.render(ctx, 'error', { messageKey: 'error.csrf' }, 403);
+      return false;
+    },
+
+    csrfToken: (ctx: Context) => csrf.token(ctx),
+
+    async clientName(interaction: Interaction): Promise<string | undefined> {
+      const client = await provider.Client.find(String(interaction.params.client_id));
+      return client?.clientName ?? client?.clientId;
+    },
+
+    pending(interaction: Interaction): PendingSignIn | undefined {
+      return (interaction.result as { netid?: PendingSignIn } | undefined)?.netid;
+    },
+
+    /** Remembers a step on the interaction itself, so any instance can serve the next request. */
+    async remember(interaction: Interaction, pending: PendingSignIn | undefined): Promise<void> {
+      interaction.result = { ...interaction.result, netid: pending };
+      const remaining = (interaction.exp ?? 0) - Math.floor(Date.now() / 1000);
+      await interaction.save(Math.max(remaining, 1));
+    },
+
+    async finish(ctx: Context, result: InteractionResults, merge = false): Promise<void> {
+      await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+      // interactionFinished answered with a redirect on the raw response; keep Koa from writing again.
+      ctx.respond = false;
+    },
+  };
+}
+
+export type InteractionKit = ReturnType<typeof createInteractionKit>;

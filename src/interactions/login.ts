@@ -1,0 +1,77 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { InteractionEnvironment } from './environment.js';
+import { completeSignIn } from './complete-sign-in.js';
+import { formField, type Interaction } from './interaction-kit.js';
+import { signInWithPassword } from './sign-in.js';
+
+export async function renderLogin(
+  ctx: Context,
+  env: InteractionEnvironment,
+  interaction: Interaction,
+  extra: Record<string, unknown> = {},
+  status = 200,
+): Promise<void> {
+  env.context.views.render(
+    ctx,
+    'login',
+    {
+      uid: interaction.uid,
+      csrf: env.kit.csrfToken(ctx),
+      clientName: await env.kit.clientName(interaction),
+      identifier: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
+      ...extra,
+    },
+    status,
+  );
+}
+
+/** The password form, and leaving the sign-in without signing in. */
+export function registerLogin(router: Router, env: InteractionEnvironment): void {
+  const { context, kit } = env;
+
+  router.post('/:uid/login', env.forms, async (ctx) => {
+    const interaction = await kit.load(ctx);
+    if (!interaction || !kit.guard(ctx)) return;
+    if (interaction.prompt.name !== 'login' || kit.pending(interaction)) {
+      ctx.redirect(`/interaction/${interaction.uid}`);
+      return;
+    }
+    const identifier = formField(ctx, 'identifier', 320);
+    const password = formField(ctx, 'password');
+    if (!password) {
+      return renderLogin(ctx, env, interaction, { identifier, errorKey: 'login.password_missing', invalid: 'password' }, 400);
+    }
+    const result = await signInWithPassword(
+      { profiles: context.queries.profiles, limits: context.limits, audit: context.queries.audit, defaultPhoneRegion: context.config.defaultPhoneRegion },
+      { identifier, password, ip: ctx.ip, clientId: String(interaction.params.client_id) },
+    );
+    switch (result.outcome) {
+      case 'invalid-identifier':
+        return renderLogin(ctx, env, interaction, { identifier, errorKey: 'login.identifier_invalid', invalid: 'identifier' }, 400);
+      case 'wrong-credentials':
+        return renderLogin(ctx, env, interaction, { identifier, errorKey: 'login.failed', invalid: 'password' }, 401);
+      case 'throttled':
+        ctx.set('Retry-After', String(result.retryAfterSeconds));
+        return renderLogin(
+          ctx,
+          env,
+          interaction,
+          { identifier, errorKey: 'login.throttled', minutes: Math.ceil(result.retryAfterSeconds / 60) },
+          429,
+        );
+      case 'signed-in':
+        return completeSignIn(ctx, env, interaction, result.profile, { amr: ['pwd'], created: false });
+    }
+  });
+
+  router.post('/:uid/abort', env.forms, async (ctx) => {
+    const interaction = await kit.load(ctx);
+    if (!interaction || !kit.guard(ctx)) return;
+    const refused = interaction.prompt.name === 'membership';
+    return kit.finish(ctx, {
+      error: 'access_denied',
+      error_description: refused ? 'the End-User is not an active member of this account' : 'the End-User cancelled the sign-in',
+    });
+  });
+}
