@@ -5,8 +5,12 @@ import Koa from 'koa';
 import helmet from 'koa-helmet';
 import mount from 'koa-mount';
 import type { NetidContext } from './context.js';
+import { createDevOutboxRouter } from './delivery/dev-outbox-page.js';
 import { createDemoRouter } from './demo/relying-party.js';
 import { createInteractionRouter } from './interactions/router.js';
+import { createNetworkRouter } from './profile/network-router.js';
+import { createNetworkSession } from './profile/network-session.js';
+import { createPhotosRouter } from './profile/photos-route.js';
 import { errorPages, requestLog } from './operations/http-errors.js';
 import { createHealthRouter } from './operations/health.js';
 import { createCsrf } from './security/csrf.js';
@@ -41,16 +45,22 @@ export function createApp(context: NetidContext): Koa {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = stylesheet;
   });
-  site.get('/', (ctx) => ctx.redirect(config.demoData ? '/demo' : '/.well-known/openid-configuration'));
+  // The network profile is what a person comes for; relying parties find the rest by discovery.
+  site.get('/', (ctx) => ctx.redirect('/network'));
 
   const csrf = createCsrf(context.secrets.csrfKey);
   const interactions = createInteractionRouter(context, csrf);
+  const networkSession = createNetworkSession(provider, queries.profiles, config.issuer);
 
   app.use(createHealthRouter(context.db).routes());
   app.use(site.routes());
-  app.use((ctx, next) => (/^\/(interaction|demo)(\/|$)/.test(ctx.path) ? pageHeaders(ctx, next) : next()));
+  app.use(createPhotosRouter(context.db).routes());
+  app.use((ctx, next) => (/^\/(interaction|network|demo|dev)(\/|$)/.test(ctx.path) ? pageHeaders(ctx, next) : next()));
   app.use(interactions.routes());
+  app.use(networkSession.routes(views).routes());
+  app.use(createNetworkRouter(context, csrf, networkSession).routes());
   if (config.demoData) app.use(createDemoRouter(config.issuer, views).routes());
+  if (context.devOutbox) app.use(createDevOutboxRouter(context.devOutbox, views).routes());
   app.use(mount(provider));
   return app;
 }

@@ -26,25 +26,26 @@ async function main(): Promise<void> {
   const stopCleanup = startCleanup(context.db, logger, config.cleanupIntervalSeconds);
 
   const app = createApp(context);
+  // Messages queued by requests (and any left from before a restart) go out from here; context.close() stops it.
+  context.startDelivery();
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
   });
   logger.info({ issuer: config.issuer, host: config.host, port: config.port, database: config.databaseUrl ? 'postgresql' : 'pglite' }, 'NetID is listening');
-  if (config.demoData) {
-    process.stdout.write(
-      [
-        '',
-        `  NetID issuer:      ${config.issuer}`,
-        `  Discovery:         ${config.issuer}/.well-known/openid-configuration`,
-        `  Demo relying party: ${config.issuer}/demo`,
-        `  Demo sign-in:      ${DEMO_PROFILE.email} / ${DEMO_PROFILE.password}`,
-        '',
-        '',
-      ].join('\n'),
-    );
-  }
+  const banner = [
+    ...(config.demoData
+      ? [
+          `  NetID issuer:      ${config.issuer}`,
+          `  Discovery:         ${config.issuer}/.well-known/openid-configuration`,
+          `  Demo relying party: ${config.issuer}/demo`,
+          `  Demo sign-in:      ${DEMO_PROFILE.email} / ${DEMO_PROFILE.password}`,
+        ]
+      : []),
+    ...(context.devOutbox ? [`  Dev outbox:        ${config.issuer}/dev/outbox`] : []),
+  ];
+  if (banner.length) process.stdout.write(['', ...banner, '', ''].join('\n'));
 
   let stopping = false;
   const shutdown = async (signal: string) => {

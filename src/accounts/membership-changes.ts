@@ -1,5 +1,6 @@
 import type { AccountDependencies } from './create-account.js';
 import type { MembershipRole, MembershipState } from '../db/memberships.js';
+import { grantsOf, revokeGrants } from '../oidc/end-profile-sessions.js';
 
 export class MembershipError extends Error {
   override name = 'MembershipError';
@@ -35,13 +36,7 @@ export async function dismissMember(deps: AccountDependencies, input: { accountI
     const changed = await deps.memberships.changeState(input.accountId, input.profileId, ['invited', 'active'], 'dismissed', trx);
     if (!changed) throw new MembershipError('the profile is not an invited or active member of this account');
     const client = await deps.clients.findByAccount(input.accountId, trx);
-    if (client) {
-      const grants = await trx('oidc_models')
-        .where('model', 'Grant')
-        .whereRaw("payload->>'accountId' = ? and payload->>'clientId' = ?", [input.profileId, client.client_id])
-        .pluck('id');
-      if (grants.length) await trx('oidc_models').whereIn('grant_id', grants).orWhere((q) => q.where('model', 'Grant').whereIn('id', grants)).delete();
-    }
+    if (client) await revokeGrants(trx, await grantsOf(trx, input.profileId, client.client_id));
     await deps.audit.record({ kind: 'membership.dismissed', profileId: input.profileId, accountId: input.accountId }, trx);
   });
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as core from '../../migrations/20261125000000_core.js';
 import * as networkProfile from '../../migrations/20261125010000_network_profile.js';
+import * as profileSessions from '../../migrations/20261125020000_profile_sessions.js';
 import type { Database } from './database.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -12,6 +13,7 @@ type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void
 const migrations: Record<string, Migration> = {
   '20261125000000_core': core,
   '20261125010000_network_profile': networkProfile,
+  '20261125020000_profile_sessions': profileSessions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -14,7 +14,8 @@ export function renderEmail(row: OutboxRow): RenderedEmail {
   const t = translator(row.locale);
   const subject = t(`message.${row.template}.subject` as MessageKey);
   const data = { t, locale: row.locale, template: row.template, params: row.params, subject };
-  return { to: row.recipient, subject, text: text.render('code.text', data), html: html.render('code.html', data) };
+  // Full file names: Eta adds ".eta" only to a name without an extension, and "code.text" has one.
+  return { to: row.recipient, subject, text: text.render('code.text.eta', data), html: html.render('code.html.eta', data) };
 }
 
 export function renderSms(row: OutboxRow): RenderedSms {

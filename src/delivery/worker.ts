@@ -9,6 +9,8 @@ export interface DeliveryWorkerOptions {
   /** How long a claimed message is reserved for this worker while it sends. */
   leaseSeconds?: number;
   maxAttempts?: number;
+  /** Seconds before the next try after `attempts` failed ones; tests shorten it. */
+  backoff?: (attempts: number) => number;
 }
 
 /** Seconds before the next try: 5 s doubling up to 15 minutes. */
@@ -25,6 +27,7 @@ export function startDeliveryWorker(db: Database, senders: Senders, logger: Logg
   const poll = options.pollMilliseconds ?? 2000;
   const lease = options.leaseSeconds ?? 60;
   const maxAttempts = options.maxAttempts ?? 20;
+  const backoff = options.backoff ?? backoffSeconds;
   let stopped = false;
   let running: Promise<void> | undefined;
   let again = false;
@@ -37,7 +40,7 @@ export function startDeliveryWorker(db: Database, senders: Senders, logger: Logg
       logger.info({ outbox: row.id, channel: row.channel, template: row.template }, 'message delivered');
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      const retry = row.attempts >= maxAttempts ? undefined : backoffSeconds(row.attempts);
+      const retry = row.attempts >= maxAttempts ? undefined : backoff(row.attempts);
       await markFailedAttempt(db, row.id, reason.slice(0, 500), retry);
       logger.warn({ outbox: row.id, channel: row.channel, attempts: row.attempts, retryInSeconds: retry, reason }, 'message delivery failed');
     }

@@ -24,7 +24,7 @@ export async function renderEmailConfirmation(
   );
 }
 
-const CODE_ERRORS = {
+export const CODE_ERRORS = {
   wrong: 'code.wrong',
   expired: 'code.expired',
   exhausted: 'code.exhausted',

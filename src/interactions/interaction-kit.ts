@@ -16,6 +16,16 @@ export interface PendingSignIn {
   created: boolean;
 }
 
+/** "Forgot password" in progress: who asked, so any instance can check the code that follows. */
+export interface PendingRecovery {
+  /** The normalised email or phone the person typed. */
+  identifier: string;
+  /** The profile that was sent a code; absent when the identifier belongs to nobody. */
+  profileId?: string;
+  /** Wrong codes typed for an identifier that belongs to nobody, so it runs out of tries like a real code. */
+  decoyFailures?: number;
+}
+
 export const displayName = (profile: Profile | undefined): string =>
   profile ? [profile.first_name, profile.last_name].filter(Boolean).join(' ') || profile.email || profile.phone || '' : '';
 
@@ -26,6 +36,12 @@ export function formField(ctx: Context, name: string, maxLength = 1024): string 
 
 /** Shared steps of every interaction route: load, guard, render, finish. */
 export function createInteractionKit(provider: Provider, views: Views, csrf: Csrf) {
+  async function saveResult(interaction: Interaction, patch: Record<string, unknown>): Promise<void> {
+    interaction.result = { ...interaction.result, ...patch };
+    const remaining = (interaction.exp ?? 0) - Math.floor(Date.now() / 1000);
+    await interaction.save(Math.max(remaining, 1));
+  }
+
   return {
     /** Loads the interaction, or renders "this page expired" when its cookie or record is gone. */
     async load(ctx: Context): Promise<Interaction | undefined> {
@@ -62,9 +78,15 @@ export function createInteractionKit(provider: Provider, views: Views, csrf: Csr
 
     /** Remembers a step on the interaction itself, so any instance can serve the next request. */
     async remember(interaction: Interaction, pending: PendingSignIn | undefined): Promise<void> {
-      interaction.result = { ...interaction.result, netid: pending };
-      const remaining = (interaction.exp ?? 0) - Math.floor(Date.now() / 1000);
-      await interaction.save(Math.max(remaining, 1));
+      await saveResult(interaction, { netid: pending });
+    },
+
+    recovery(interaction: Interaction): PendingRecovery | undefined {
+      return (interaction.result as { netidRecovery?: PendingRecovery } | undefined)?.netidRecovery;
+    },
+
+    async rememberRecovery(interaction: Interaction, recovery: PendingRecovery | undefined): Promise<void> {
+      await saveResult(interaction, { netidRecovery: recovery });
     },
 
     async finish(ctx: Context, result: InteractionResults, merge = false): Promise<void> {

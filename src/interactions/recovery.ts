@@ -1,5 +1,138 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { MessageKey } from '../i18n/messages.js';
+import { parseIdentifier } from '../profile/identifier.js';
+import { PASSWORD_PROBLEM_MESSAGES } from '../profile/sign-up.js';
+import { passwordProblem } from '../security/password-policy.js';
+import { localeOf } from '../views/render.js';
+import { CODE_ERRORS } from './email-confirmation.js';
 import type { InteractionEnvironment } from './environment.js';
+import { formField, type Interaction, type PendingRecovery } from './interaction-kit.js';
+import { renderLogin } from './login.js';
+import { requestRecoveryCode, resetPassword, type RecoveryDependencies } from './recover-access.js';
+import { createRecoveryLimits } from './recovery-limits.js';
 
-/** "Forgot password": filled in by the recovery feature. */
-export function registerRecovery(_router: Router, _env: InteractionEnvironment): void {}
+interface CodeFormErrors {
+  code?: MessageKey;
+  password?: MessageKey;
+}
+
+function renderRequestForm(
+  ctx: Context,
+  env: InteractionEnvironment,
+  interaction: Interaction,
+  extra: { identifier?: string; errorKey?: MessageKey; invalid?: boolean; minutes?: number } = {},
+  status = 200,
+): void {
+  env.context.views.render(ctx, 'recover', { uid: interaction.uid, csrf: env.kit.csrfToken(ctx), ...extra }, status);
+}
+
+function renderCodeForm(
+  ctx: Context,
+  env: InteractionEnvironment,
+  interaction: Interaction,
+  recovery: PendingRecovery,
+  extra: { code?: string; errors?: CodeFormErrors; noticeKey?: MessageKey; errorKey?: MessageKey; minutes?: number } = {},
+  status = 200,
+): void {
+  env.context.views.render(
+    ctx,
+    'recover-code',
+    { uid: interaction.uid, csrf: env.kit.csrfToken(ctx), identifier: recovery.identifier, errors: {}, ...extra },
+    status,
+  );
+}
+
+/** "Forgot password": a code to an email or a confirmed phone, then a new password, then the sign-in form again. */
+export function registerRecovery(router: Router, env: InteractionEnvironment): void {
+  const { context, kit } = env;
+  const limits = createRecoveryLimits(context.db);
+  const deps: RecoveryDependencies = {
+    db: context.db,
+    profiles: context.queries.profiles,
+    audit: context.queries.audit,
+    codeDelivery: context.codeDelivery,
+  };
+
+  /** Recovery starts from the password form; any other step of a sign-in goes back to where it was. */
+  async function load(ctx: Context, form: boolean): Promise<Interaction | undefined> {
+    const interaction = await kit.load(ctx);
+    if (!interaction || (form && !kit.guard(ctx))) return undefined;
+    if (interaction.prompt.name !== 'login' || kit.pending(interaction)) {
+      ctx.redirect(`/interaction/${interaction.uid}`);
+      return undefined;
+    }
+    return interaction;
+  }
+
+  router.get('/:uid/recover', async (ctx) => {
+    const interaction = await load(ctx, false);
+    if (!interaction) return;
+    const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
+    renderRequestForm(ctx, env, interaction, { identifier: kit.recovery(interaction)?.identifier ?? hint });
+  });
+
+  router.post('/:uid/recover', env.forms, async (ctx) => {
+    const interaction = await load(ctx, true);
+    if (!interaction) return;
+    const typed = formField(ctx, 'identifier', 320);
+    const resend = formField(ctx, 'resend') === '1';
+    const identifier = parseIdentifier(typed, context.config.defaultPhoneRegion);
+    if (!identifier) {
+      return renderRequestForm(ctx, env, interaction, { identifier: typed, errorKey: 'login.identifier_invalid', invalid: true }, 400);
+    }
+    const clientId = String(interaction.params.client_id);
+    const wait = await limits.record(identifier.value, ctx.ip);
+    if (wait > 0) {
+      await context.queries.audit.record({ kind: 'recovery.throttled', ip: ctx.ip, clientId });
+      ctx.set('Retry-After', String(wait));
+      const throttled = { errorKey: 'recover.throttled' as const, minutes: Math.ceil(wait / 60) };
+      const recovery = kit.recovery(interaction);
+      return resend && recovery?.identifier === identifier.value
+        ? renderCodeForm(ctx, env, interaction, recovery, throttled, 429)
+        : renderRequestForm(ctx, env, interaction, { identifier: typed, ...throttled }, 429);
+    }
+    const recovery = await requestRecoveryCode(deps, { identifier, browserLocale: localeOf(ctx), ip: ctx.ip, clientId });
+    await kit.rememberRecovery(interaction, recovery);
+    ctx.redirect(`/interaction/${interaction.uid}/recover/code${resend ? '?resent=1' : ''}`);
+  });
+
+  router.get('/:uid/recover/code', async (ctx) => {
+    const interaction = await load(ctx, false);
+    if (!interaction) return;
+    const recovery = kit.recovery(interaction);
+    if (!recovery) {
+      ctx.redirect(`/interaction/${interaction.uid}/recover`);
+      return;
+    }
+    renderCodeForm(ctx, env, interaction, recovery, { noticeKey: ctx.query.resent ? 'recover.resent' : 'recover.sent' });
+  });
+
+  router.post('/:uid/recover/code', env.forms, async (ctx) => {
+    const interaction = await load(ctx, true);
+    if (!interaction) return;
+    const recovery = kit.recovery(interaction);
+    if (!recovery) {
+      ctx.redirect(`/interaction/${interaction.uid}/recover`);
+      return;
+    }
+    const code = formField(ctx, 'code', 32).replace(/\s+/g, '');
+    const password = formField(ctx, 'password');
+    const errors: CodeFormErrors = {};
+    if (!/^\d{6}$/.test(code)) errors.code = 'code.format';
+    const problem = passwordProblem(password, [recovery.identifier]);
+    if (problem) errors.password = PASSWORD_PROBLEM_MESSAGES[problem];
+    // A weak password is refused before the code is tried, so it does not cost one of the code's tries.
+    if (errors.code || errors.password) return renderCodeForm(ctx, env, interaction, recovery, { code, errors }, 400);
+
+    const result = await resetPassword(deps, { recovery, code, password, ip: ctx.ip, clientId: String(interaction.params.client_id) });
+    if (result.outcome === 'code-refused') {
+      if (result.recovery !== recovery) await kit.rememberRecovery(interaction, result.recovery);
+      return renderCodeForm(ctx, env, interaction, recovery, { code, errors: { code: CODE_ERRORS[result.reason] } }, 400);
+    }
+    await kit.rememberRecovery(interaction, undefined);
+    // Failed sign-ins before the recovery must not keep the person out now that the password is theirs again.
+    await context.limits.recordSuccess(recovery.identifier);
+    return renderLogin(ctx, env, interaction, { identifier: recovery.identifier, noticeKey: 'recover.done' });
+  });
+}

@@ -13,6 +13,12 @@ const present = (value: string | null | undefined) => (value ? value : undefined
  * Claims for a relying party. An account's client reads the membership's copy
  * of the person's data first and the profile second (product.md, "Tokens
  * issued to an account"); any other client reads the profile.
+ *
+ * Names and photo fall back to the profile where the copy is empty. Contact
+ * details do not: a membership starts with a copy of them, and a phone or
+ * email connected later reaches an account only when the person chose to
+ * update their accounts (product.md 6), so an empty copy means the account
+ * has none.
  */
 export function profileClaims(
   profile: Profile,
@@ -23,13 +29,11 @@ export function profileClaims(
   const familyName = present(membership?.last_name) ?? present(profile.last_name);
   const photo = present(membership?.photo) ?? present(profile.photo);
 
-  const contactEmail = present(membership?.contact_email);
-  const email = contactEmail ?? present(profile.email);
+  const email = membership ? present(membership.contact_email) : present(profile.email);
   // A membership copy is verified only when it is the address the profile confirmed.
   const emailVerified = email !== undefined && email === profile.email && profile.email_verified;
 
-  const mobilePhone = present(membership?.mobile_phone);
-  const phone = mobilePhone ?? present(profile.phone);
+  const phone = membership ? present(membership.mobile_phone) : present(profile.phone);
   const phoneVerified = phone !== undefined && phone === profile.phone && profile.phone_verified;
 
   const updatedAt = Math.max(epoch(profile.updated_at), membership ? epoch(membership.updated_at) : 0);

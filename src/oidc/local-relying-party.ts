@@ -4,9 +4,17 @@ import type { ClientMetadata, ClientQueries } from '../db/clients.js';
 
 /** Registers (or updates) a first-party client NetID itself uses, so it follows ISSUER. */
 export async function ensureFirstPartyClient(clients: ClientQueries, metadata: ClientMetadata): Promise<void> {
-  const existing = await clients.findMetadata(metadata.client_id);
-  if (!existing) await clients.insert({ metadata, firstParty: true });
-  else await clients.updateMetadata(metadata.client_id, metadata);
+  if (await clients.findMetadata(metadata.client_id)) {
+    await clients.updateMetadata(metadata.client_id, metadata);
+    return;
+  }
+  try {
+    await clients.insert({ metadata, firstParty: true });
+  } catch (error) {
+    // Another instance starting at the same moment registered it first.
+    if ((error as { code?: string }).code !== '23505') throw error;
+    await clients.updateMetadata(metadata.client_id, metadata);
+  }
 }
 
 interface PendingSignIn {

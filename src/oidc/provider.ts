@@ -119,8 +119,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
       id_token_signed_response_alg: 'RS256',
       token_endpoint_auth_method: 'client_secret_basic',
     },
-    // RFC 9700 2.1.2: no implicit or hybrid flows.
-    responseTypes: ['code'],
+    // RFC 9700 2.1.2: no implicit or hybrid flows. `none` issues nothing: the
+    // network-profile pages use it to have a person sign in (src/profile/network-session.ts).
+    responseTypes: ['code', 'none'],
     enabledJWA: {
       idTokenSigningAlgValues: [...SIGNING_ALGORITHMS],
       userinfoSigningAlgValues: [...SIGNING_ALGORITHMS],

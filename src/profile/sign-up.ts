@@ -4,6 +4,7 @@ import type { Profile } from '../db/profiles.js';
 import type { MessageKey } from '../i18n/messages.js';
 import { hashPassword } from '../security/passwords.js';
 import { passwordProblem, type PasswordProblem } from '../security/password-policy.js';
+import { nameFields } from './edit-profile.js';
 import { normaliseEmail } from './identifier.js';
 import { sendCode, type CodeDelivery } from './send-code.js';
 
@@ -14,11 +15,8 @@ export const PASSWORD_PROBLEM_MESSAGES: Record<PasswordProblem, MessageKey> = {
   'contains-identifier': 'password.contains_identifier',
 };
 
-export const nameField = z.string().trim().max(100, 'name.too_long');
-
 const signUpForm = z.object({
-  firstName: nameField.min(1, 'name.first_required'),
-  lastName: nameField,
+  ...nameFields,
   email: z.string().trim().max(254, 'signup.email_invalid'),
   password: z.string(),
 });

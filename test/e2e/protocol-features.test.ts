@@ -35,7 +35,7 @@ describe.each(backends)('protocol features a relying party relies on (%s)', (bac
     const metadata = (await (await fetch(`${netid.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     expect(metadata).toMatchObject({
       issuer: netid.issuer,
-      response_types_supported: ['code'],
+      response_types_supported: ['code', 'none'],
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
       backchannel_logout_supported: true,

@@ -97,12 +97,25 @@ describe('profileClaims for an account', () => {
     expect(claims.membership).toEqual({ account: 'analytical-engines', role: 'admin', state: 'invited' });
   });
 
-  test('falls back to the profile where the membership holds no copy', () => {
+  test('falls back to the profile for names and photo where the membership holds no copy', () => {
     const claims = profileClaims(profile(), membership(), photoUrl);
     expect(claims).toMatchObject({
       given_name: 'Ada',
       family_name: 'Lovelace',
       picture: 'https://id.example.com/photos/ada.jpg',
+    });
+  });
+
+  test('gives an account no contact details its membership does not hold', () => {
+    const claims = profileClaims(profile(), membership(), photoUrl);
+    expect(claims.email).toBeUndefined();
+    expect(claims.email_verified).toBeUndefined();
+    expect(claims.phone_number).toBeUndefined();
+    expect(claims.phone_number_verified).toBeUndefined();
+  });
+
+  test("gives other clients the profile's own email and phone", () => {
+    expect(profileClaims(profile(), undefined, photoUrl)).toMatchObject({
       email: 'ada@example.com',
       email_verified: true,
       phone_number: '+14155552671',
@@ -132,20 +145,12 @@ describe('profileClaims for an account', () => {
     });
   });
 
-  test('treats an empty membership copy as no copy', () => {
-    const claims = profileClaims(
-      profile(),
-      membership({ first_name: '', last_name: '', photo: '', contact_email: '', mobile_phone: '' }),
-      photoUrl,
-    );
+  test('treats an empty copy of names and photo as no copy', () => {
+    const claims = profileClaims(profile(), membership({ first_name: '', last_name: '', photo: '' }), photoUrl);
     expect(claims).toMatchObject({
       given_name: 'Ada',
       family_name: 'Lovelace',
       picture: 'https://id.example.com/photos/ada.jpg',
-      email: 'ada@example.com',
-      email_verified: true,
-      phone_number: '+14155552671',
-      phone_number_verified: true,
     });
   });
 

@@ -1,0 +1,93 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { NetworkEnvironment } from '../profile/network-environment.js';
+import { fieldOf, visitorOf } from '../profile/network-kit.js';
+import { createAttemptCounter } from '../security/rate-limits.js';
+import { createAccount } from './create-account.js';
+import { RENAME_PROBLEM_MESSAGES, renameAccount } from './rename-account.js';
+import { ACCOUNT_NAME_MAX, ACCOUNT_NAME_MIN } from './account-names.js';
+import { accountBaseUrl } from './account-address.js';
+
+/** Accounts one profile may create in an hour: enough for anyone, too few to fill the database. */
+const ACCOUNTS_PER_PROFILE_PER_HOUR = 10;
+
+/** The account actions of the network profile: create another, accept an invitation, rename once. */
+export function registerAccountPages(router: Router, env: NetworkEnvironment): void {
+  const { context, kit } = env;
+  const { queries, accountDependencies } = context;
+  const creations = createAttemptCounter(context.db, 'account-create', 60 * 60);
+
+  /** The visitor's membership in the named account, or a 404 page. */
+  async function membershipFor(ctx: Context) {
+    const account = await queries.accounts.findByName(String(ctx.params.name));
+    const membership = account ? await queries.memberships.find(account.id, visitorOf(ctx).profile.id) : undefined;
+    if (!account || !membership || membership.state === 'dismissed') {
+      context.views.render(ctx, 'error', { messageKey: 'error.not_found' }, 404);
+      return undefined;
+    }
+    return { account, membership };
+  }
+
+  router.post('/accounts', kit.forms, async (ctx) => {
+    if (!kit.guard(ctx)) return;
+    const { profile } = visitorOf(ctx);
+    const { attempts, resetAt } = await creations.record(profile.id);
+    if (attempts > ACCOUNTS_PER_PROFILE_PER_HOUR) {
+      ctx.set('Retry-After', String(Math.ceil((resetAt - Date.now()) / 1000)));
+      return context.views.render(ctx, 'error', { messageKey: 'account.limit' }, 429);
+    }
+    await createAccount(accountDependencies, profile.id);
+    kit.done(ctx, '/network', 'done.account_created');
+  });
+
+  router.post('/accounts/:name/accept', kit.forms, async (ctx) => {
+    if (!kit.guard(ctx)) return;
+    const found = await membershipFor(ctx);
+    if (!found) return;
+    const { profile } = visitorOf(ctx);
+    if (await queries.memberships.changeState(found.account.id, profile.id, ['invited'], 'active')) {
+      await queries.audit.record({ kind: 'membership.activated', profileId: profile.id, accountId: found.account.id });
+    }
+    kit.done(ctx, '/network', 'done.invitation_accepted');
+  });
+
+  const renderRename = (ctx: Context, name: string, values: { name?: string; errorKey?: string; blocked?: boolean } = {}, status = 200) =>
+    kit.render(
+      ctx,
+      'rename-account',
+      {
+        account: name,
+        address: accountBaseUrl(context.config.accountUrlPattern, name),
+        pattern: context.config.accountUrlPattern,
+        min: ACCOUNT_NAME_MIN,
+        max: ACCOUNT_NAME_MAX,
+        ...values,
+      },
+      status,
+    );
+
+  router.get('/accounts/:name/rename', async (ctx) => {
+    const found = await membershipFor(ctx);
+    if (!found) return;
+    if (found.membership.role !== 'admin' || found.membership.state !== 'active') {
+      return renderRename(ctx, found.account.name, { errorKey: RENAME_PROBLEM_MESSAGES['not-admin'], blocked: true }, 403);
+    }
+    if (found.account.renamed_at) {
+      return renderRename(ctx, found.account.name, { errorKey: RENAME_PROBLEM_MESSAGES['already-renamed'], blocked: true }, 409);
+    }
+    renderRename(ctx, found.account.name);
+  });
+
+  router.post('/accounts/:name/rename', kit.forms, async (ctx) => {
+    if (!kit.guard(ctx)) return;
+    const found = await membershipFor(ctx);
+    if (!found) return;
+    const newName = fieldOf(ctx, 'name', 200);
+    const result = await renameAccount(accountDependencies, { accountId: found.account.id, profileId: visitorOf(ctx).profile.id, newName });
+    if (!result.ok) {
+      const status = result.problem === 'not-admin' ? 403 : result.problem === 'already-renamed' ? 409 : 400;
+      return renderRename(ctx, found.account.name, { name: newName, errorKey: RENAME_PROBLEM_MESSAGES[result.problem], blocked: status !== 400 }, status);
+    }
+    kit.done(ctx, '/network', 'done.account_renamed');
+  });
+}

@@ -1,0 +1,72 @@
+import multer from '@koa/multer';
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { MessageKey } from '../i18n/messages.js';
+import { updateProfileNames, type NamesErrors } from './edit-profile.js';
+import type { NetworkEnvironment } from './network-environment.js';
+import { checkboxOf, fieldOf, visitorOf } from './network-kit.js';
+import { PHOTO_MAX_BYTES, setProfilePhoto, type PhotoProblem } from './profile-photo.js';
+
+const PHOTO_PROBLEM_MESSAGES: Record<PhotoProblem | 'missing', MessageKey> = {
+  format: 'photo.format',
+  'too-large': 'photo.too_large',
+  unreadable: 'photo.unreadable',
+  missing: 'photo.missing',
+};
+
+/** Edit profile (product.md 3): names with the option to update every connected account, and the photo. */
+export function registerEditProfile(router: Router, env: NetworkEnvironment): void {
+  const { context, kit } = env;
+  const { db, queries } = context;
+  // One file, in memory (it is resized before anything is stored), refused past the limit while it streams in.
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: PHOTO_MAX_BYTES, files: 1, fields: 5, parts: 6 } }).single('photo');
+
+  const render = (
+    ctx: Context,
+    extra: { values?: Record<string, string>; propagate?: boolean; errors?: NamesErrors; photoErrorKey?: MessageKey } = {},
+    status = 200,
+  ) => {
+    const { profile } = visitorOf(ctx);
+    kit.render(
+      ctx,
+      'edit-profile',
+      {
+        values: extra.values ?? { firstName: profile.first_name, lastName: profile.last_name },
+        propagate: extra.propagate ?? true,
+        errors: extra.errors ?? {},
+        photoErrorKey: extra.photoErrorKey,
+        photoUrl: profile.photo ? `/photos/${profile.photo}?size=100` : undefined,
+        maxMegabytes: PHOTO_MAX_BYTES / (1024 * 1024),
+      },
+      status,
+    );
+  };
+
+  router.get('/profile', (ctx) => render(ctx));
+
+  router.post('/profile', kit.forms, async (ctx) => {
+    if (!kit.guard(ctx)) return;
+    const values = { firstName: fieldOf(ctx, 'first_name', 200), lastName: fieldOf(ctx, 'last_name', 200) };
+    const propagate = checkboxOf(ctx, 'propagate');
+    const result = await updateProfileNames({ db, memberships: queries.memberships, audit: queries.audit }, visitorOf(ctx).profile.id, values, propagate);
+    if (!result.ok) return render(ctx, { values, propagate, errors: result.errors }, 400);
+    kit.done(ctx, '/network/profile', propagate ? 'done.names_everywhere' : 'done.names');
+  });
+
+  router.post('/profile/photo', async (ctx) => {
+    try {
+      await upload(ctx, async () => {});
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'LIMIT_FILE_SIZE') return render(ctx, { photoErrorKey: 'photo.too_large' }, 413);
+      if (typeof code === 'string' && code.startsWith('LIMIT_')) return render(ctx, { photoErrorKey: 'photo.missing' }, 400);
+      return render(ctx, { photoErrorKey: 'photo.unreadable' }, 400);
+    }
+    if (!kit.guard(ctx)) return;
+    const file = (ctx as Context & { file?: { buffer: Buffer } }).file;
+    if (!file?.buffer.length) return render(ctx, { photoErrorKey: PHOTO_PROBLEM_MESSAGES.missing }, 400);
+    const result = await setProfilePhoto({ db, memberships: queries.memberships, audit: queries.audit }, visitorOf(ctx).profile.id, file.buffer);
+    if (!result.ok) return render(ctx, { photoErrorKey: PHOTO_PROBLEM_MESSAGES[result.problem] }, 400);
+    kit.done(ctx, '/network/profile', 'done.photo');
+  });
+}

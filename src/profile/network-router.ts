@@ -1,0 +1,31 @@
+import Router from '@koa/router';
+import { registerAccountPages } from '../accounts/account-pages.js';
+import type { NetidContext } from '../context.js';
+import type { Csrf } from '../security/csrf.js';
+import { createPasswordCheck } from './change-password.js';
+import { registerContacts } from './contacts-page.js';
+import { registerDeleteProfile } from './delete-profile-page.js';
+import { registerEditProfile } from './edit-profile-page.js';
+import { registerMyNetwork } from './my-network-page.js';
+import type { NetworkEnvironment } from './network-environment.js';
+import { createNetworkKit } from './network-kit.js';
+import type { NetworkSession } from './network-session.js';
+import { registerPasswordPage } from './password-page.js';
+
+/** The network-profile pages under /network, each behind the network session. */
+export function createNetworkRouter(context: NetidContext, csrf: Csrf, session: NetworkSession): Router {
+  const router = new Router({ prefix: '/network' });
+  router.use(session.required());
+  const env: NetworkEnvironment = {
+    context,
+    kit: createNetworkKit(context.views, csrf),
+    checkCurrent: createPasswordCheck(context.db),
+  };
+  registerMyNetwork(router, env);
+  registerEditProfile(router, env);
+  registerContacts(router, env);
+  registerPasswordPage(router, env);
+  registerDeleteProfile(router, env);
+  registerAccountPages(router, env);
+  return router;
+}

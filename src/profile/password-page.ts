@@ -1,0 +1,25 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { changePassword, type PasswordChangeErrors } from './change-password.js';
+import type { NetworkEnvironment } from './network-environment.js';
+import { fieldOf, visitorOf } from './network-kit.js';
+
+/** Change password (product.md 7). */
+export function registerPasswordPage(router: Router, env: NetworkEnvironment): void {
+  const { context, kit } = env;
+  const render = (ctx: Context, errors: PasswordChangeErrors = {}, status = 200) =>
+    kit.render(ctx, 'password', { hasPassword: Boolean(visitorOf(ctx).profile.password_hash), errors }, status);
+
+  router.get('/password', (ctx) => render(ctx));
+
+  router.post('/password', kit.forms, async (ctx) => {
+    if (!kit.guard(ctx)) return;
+    const { profile, sessionId } = visitorOf(ctx);
+    const result = await changePassword(
+      { db: context.db, audit: context.queries.audit, checkCurrent: env.checkCurrent },
+      { profile, current: fieldOf(ctx, 'current_password'), password: fieldOf(ctx, 'new_password'), keepSessionId: sessionId },
+    );
+    if (!result.ok) return render(ctx, result.errors, result.errors.current === 'password.current_throttled' ? 429 : 400);
+    kit.done(ctx, '/network/password', profile.password_hash ? 'done.password_changed' : 'done.password_set');
+  });
+}
