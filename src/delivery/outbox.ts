@@ -1,8 +1,16 @@
 import type { Database } from '../db/database.js';
 
 export type Channel = 'email' | 'sms';
+/** Messages that carry a one-time code (`params.code`). */
+export type CodeTemplate = 'confirm-email' | 'connect-email' | 'connect-phone' | 'recover-access';
+/** Messages that only tell the person something: no code, email only. */
+export type NoticeTemplate = 'existing-profile';
 /** What a message is about; each has localised text in the catalogues (`message.<template>.*`). */
-export type MessageTemplate = 'confirm-email' | 'connect-email' | 'connect-phone' | 'recover-access';
+export type MessageTemplate = CodeTemplate | NoticeTemplate;
+
+const NOTICE_TEMPLATES: ReadonlySet<string> = new Set<NoticeTemplate>(['existing-profile']);
+
+export const isNoticeTemplate = (template: string): template is NoticeTemplate => NOTICE_TEMPLATES.has(template);
 
 export interface OutgoingMessage {
   channel: Channel;

@@ -4,8 +4,9 @@ import { chooseLocale, type MessageKey } from '../i18n/messages.js';
 import { sendCode } from '../profile/send-code.js';
 import { localeOf } from '../views/render.js';
 import { completeSignIn } from './complete-sign-in.js';
+import { refuseDecoyCode, resendDecoyCode } from './decoy-confirmation.js';
 import type { InteractionEnvironment } from './environment.js';
-import { formField, type Interaction, type PendingSignIn } from './interaction-kit.js';
+import { formField, isDecoy, type Interaction, type PendingSignIn } from './interaction-kit.js';
 
 export async function renderEmailConfirmation(
   ctx: Context,
@@ -15,11 +16,11 @@ export async function renderEmailConfirmation(
   extra: { errorKey?: MessageKey; noticeKey?: MessageKey; seconds?: number } = {},
   status = 200,
 ): Promise<void> {
-  const profile = await env.context.queries.profiles.findById(pending.profileId);
+  const email = isDecoy(pending) ? pending.email : (await env.context.queries.profiles.findById(pending.profileId))?.email;
   env.context.views.render(
     ctx,
     'confirm-email',
-    { uid: interaction.uid, csrf: env.kit.csrfToken(ctx), email: profile?.email, ...extra },
+    { uid: interaction.uid, csrf: env.kit.csrfToken(ctx), email, ...extra },
     status,
   );
 }
@@ -46,6 +47,11 @@ export function registerEmailConfirmation(router: Router, env: InteractionEnviro
     if (!/^\d{6}$/.test(code.replace(/\s+/g, ''))) {
       return renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: 'code.format' }, 400);
     }
+    if (isDecoy(pending)) {
+      const refused = refuseDecoyCode(pending);
+      if (refused.decoy !== pending) await kit.remember(interaction, refused.decoy);
+      return renderEmailConfirmation(ctx, env, interaction, refused.decoy, { errorKey: CODE_ERRORS[refused.reason] }, 400);
+    }
     const confirmed = await context.db.transaction(async (trx) => {
       const result = await context.codes.verify({ profileId: pending.profileId, purpose: 'confirm-email', code }, trx);
       if (!result.valid) return result;
@@ -69,6 +75,13 @@ export function registerEmailConfirmation(router: Router, env: InteractionEnviro
     const interaction = await kit.load(ctx);
     if (!interaction || !kit.guard(ctx)) return;
     const pending = kit.pending(interaction);
+    if (pending && isDecoy(pending)) {
+      const sent = resendDecoyCode(pending);
+      if (sent.issued) await kit.remember(interaction, sent.decoy);
+      return sent.issued
+        ? renderEmailConfirmation(ctx, env, interaction, sent.decoy, { noticeKey: 'code.resent' })
+        : renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: 'code.wait', seconds: sent.retryAfterSeconds }, 429);
+    }
     const profile = pending ? await context.queries.profiles.findById(pending.profileId) : undefined;
     if (!pending || !profile?.email) {
       ctx.redirect(`/interaction/${interaction.uid}`);

@@ -8,13 +8,32 @@ import type { Views } from '../views/render.js';
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** NetID's own progress through a sign-in, kept on the interaction between steps. */
-export interface PendingSignIn {
+export type PendingSignIn = PendingConfirmation | DecoyConfirmation;
+
+export interface PendingConfirmation {
   /** The profile whose password (or sign-up) is done but whose email must be confirmed first. */
   profileId: string;
   amr: string[];
   /** The profile was created during this interaction (prompt=create or "Create for free"). */
   created: boolean;
 }
+
+/**
+ * A sign-up with an email that already belongs to a profile: nothing was
+ * created and no code exists, but the confirmation step behaves as if one had
+ * been sent, so the answer does not tell who is registered.
+ */
+export interface DecoyConfirmation {
+  decoy: true;
+  /** The normalised email, shown as the real step shows the new profile's. */
+  email: string;
+  /** When the pretended code was "sent" (ms since epoch): it expires and throttles resends like a real one. */
+  sentAt: number;
+  /** Codes typed so far for the pretended code, so it runs out of tries like a real one. */
+  failures: number;
+}
+
+export const isDecoy = (pending: PendingSignIn): pending is DecoyConfirmation => 'decoy' in pending && pending.decoy === true;
 
 /** "Forgot password" in progress: who asked, so any instance can check the code that follows. */
 export interface PendingRecovery {

@@ -1,9 +1,11 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { chooseLocale } from '../i18n/messages.js';
+import { createExistingProfileNotices } from '../profile/existing-profile-notice.js';
 import { signUp, type SignUpErrors } from '../profile/sign-up.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
 import { localeOf } from '../views/render.js';
+import { startDecoy } from './decoy-confirmation.js';
 import type { InteractionEnvironment } from './environment.js';
 import { formField, type Interaction } from './interaction-kit.js';
 
@@ -29,6 +31,7 @@ async function renderSignUp(
 export function registerSignUp(router: Router, env: InteractionEnvironment): { render: typeof renderSignUp } {
   const { context, kit } = env;
   const attempts = createAttemptCounter(context.db, 'signup-address', 60 * 60);
+  const notices = createExistingProfileNotices(context.db);
 
   router.get('/:uid/signup', async (ctx) => {
     const interaction = await kit.load(ctx);
@@ -59,12 +62,16 @@ export function registerSignUp(router: Router, env: InteractionEnvironment): { r
     }
     const locale = chooseLocale(undefined, () => localeOf(ctx));
     const result = await signUp(
-      { accounts: context.accountDependencies, codes: context.codeDelivery },
+      { accounts: context.accountDependencies, codes: context.codeDelivery, notices },
       { ...values, password: formField(ctx, 'password') },
-      locale,
+      { locale, ip: ctx.ip },
     );
-    if (!result.ok) return renderSignUp(ctx, env, interaction, values, result.errors, 400);
-    await kit.remember(interaction, { profileId: result.profile.id, amr: ['pwd'], created: true });
+    if (result.outcome === 'invalid') return renderSignUp(ctx, env, interaction, values, result.errors, 400);
+    // A taken email goes on to a confirmation step like a new one: the answer must not tell who is registered.
+    await kit.remember(
+      interaction,
+      result.outcome === 'created' ? { profileId: result.profile.id, amr: ['pwd'], created: true } : startDecoy(result.email),
+    );
     ctx.redirect(`/interaction/${interaction.uid}`);
   });
 
