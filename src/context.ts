@@ -10,6 +10,7 @@ import { assertDatabaseReachable, createDatabase, databaseOptions, type Database
 import { createMembershipQueries } from './db/memberships.js';
 import { migrateToLatest } from './db/migrations.js';
 import { createProfileQueries } from './db/profiles.js';
+import { backchannelLogoutsSettled } from './oidc/backchannel-logout.js';
 import { loadInstallationSecrets, type InstallationSecrets } from './oidc/installation-secrets.js';
 import { createProvider } from './oidc/provider.js';
 import { createSigningKeyStore } from './oidc/signing-keys.js';
@@ -98,6 +99,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       ...queries,
       views,
       logger,
+      allowPrivateNetworks: config.allowPrivateNetworks,
     });
     const codes = createOneTimeCodes(db, secrets.codeKey);
     const devOutbox = config.delivery.devOutbox ? createDevOutbox() : undefined;
@@ -116,7 +118,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       provider,
       views,
       limits: createSignInLimits(db),
-      accountDependencies: { db, ...queries, validateClient, accountUrlPattern: config.accountUrlPattern },
+      accountDependencies: { db, ...queries, validateClient, accountUrlPattern: config.accountUrlPattern, provider, logger },
       codes,
       codeDelivery: { db, codes, wakeDelivery: () => worker?.wake() },
       senders,
@@ -127,6 +129,8 @@ export async function createNetidContext(config: Config, logger: Logger, options
       },
       async close() {
         await worker?.stop();
+        // Logout tokens already on their way still need the database (each gives up after 2.5 s).
+        await backchannelLogoutsSettled(provider);
         if (!options.db) await db.destroy();
       },
     };

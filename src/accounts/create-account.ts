@@ -6,10 +6,12 @@ import type { Database } from '../db/database.js';
 import type { MembershipQueries } from '../db/memberships.js';
 import type { ProfileQueries } from '../db/profiles.js';
 import { registerClient, type ClientMetadataValidator } from '../clients/register-client.js';
+import type { BackchannelLogoutDependencies } from '../oidc/backchannel-logout.js';
 import { accountClientUris } from './account-address.js';
 import { randomAccountName } from './account-names.js';
 
-export interface AccountDependencies {
+/** What account changes need; a dismissal also tells the account's client (BackchannelLogoutDependencies). */
+export interface AccountDependencies extends BackchannelLogoutDependencies {
   db: Database;
   profiles: ProfileQueries;
   accounts: AccountQueries;

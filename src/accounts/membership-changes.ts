@@ -1,6 +1,7 @@
 import type { AccountDependencies } from './create-account.js';
 import type { MembershipRole, MembershipState } from '../db/memberships.js';
-import { grantsOf, revokeGrants } from '../oidc/end-profile-sessions.js';
+import { notifyBackchannelLogout } from '../oidc/backchannel-logout.js';
+import { endClientSessions } from '../oidc/end-profile-sessions.js';
 
 export class MembershipError extends Error {
   override name = 'MembershipError';
@@ -29,14 +30,18 @@ export async function addMember(
 
 /**
  * Dismisses a member: the account's client stops accepting the profile at once,
- * and every grant (with its tokens) the profile gave that client is revoked.
+ * every grant (with its tokens) the profile gave that client is revoked, and
+ * once that has committed the account is told to end the sessions it holds
+ * for the profile. Other accounts keep theirs.
  */
 export async function dismissMember(deps: AccountDependencies, input: { accountId: string; profileId: string }): Promise<void> {
-  await deps.db.transaction(async (trx) => {
+  const logouts = await deps.db.transaction(async (trx) => {
     const changed = await deps.memberships.changeState(input.accountId, input.profileId, ['invited', 'active'], 'dismissed', trx);
     if (!changed) throw new MembershipError('the profile is not an invited or active member of this account');
     const client = await deps.clients.findByAccount(input.accountId, trx);
-    if (client) await revokeGrants(trx, await grantsOf(trx, input.profileId, client.client_id));
+    const ended = client ? await endClientSessions(trx, input.profileId, client.client_id) : [];
     await deps.audit.record({ kind: 'membership.dismissed', profileId: input.profileId, accountId: input.accountId }, trx);
+    return ended;
   });
+  notifyBackchannelLogout(deps.provider, deps.logger, logouts);
 }

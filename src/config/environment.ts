@@ -98,6 +98,9 @@ const schema = z.object({
   SMS_GATEWAY_CONTENT_TYPE: z.string().default('application/json'),
   DEV_OUTBOX: booleanString.optional(),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(2000),
+  OUTGOING_PRIVATE_NETWORKS: z
+    .enum(['allow', 'deny'], { message: 'must be allow or deny (allow lets back-channel logout reach loopback and private addresses)' })
+    .default('deny'),
 });
 
 export type Environment = 'development' | 'production' | 'test';
@@ -117,6 +120,8 @@ export interface Config {
   migrateOnStart: boolean;
   demoData: boolean;
   trustProxy: boolean;
+  /** Outgoing requests (back-channel logout, a client's jwks_uri) may reach loopback and private addresses. */
+  allowPrivateNetworks: boolean;
   logLevel: string;
   cleanupIntervalSeconds: number;
   delivery: {
@@ -179,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: e.MIGRATE_ON_START ?? !production,
     demoData: e.DEMO_DATA ?? !production,
     trustProxy: e.TRUST_PROXY,
+    allowPrivateNetworks: e.OUTGOING_PRIVATE_NETWORKS === 'allow',
     logLevel: e.LOG_LEVEL,
     cleanupIntervalSeconds: e.CLEANUP_INTERVAL_SECONDS,
     delivery: {

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js';
 import type { Profile, ProfileQueries } from '../db/profiles.js';
 import type { Channel } from '../delivery/outbox.js';
 import { chooseLocale } from '../i18n/messages.js';
+import { notifyBackchannelLogout, type BackchannelLogout, type BackchannelLogoutDependencies } from '../oidc/backchannel-logout.js';
 import { endProfileSessions } from '../oidc/end-profile-sessions.js';
 import type { Identifier } from '../profile/identifier.js';
 import { CODE_MAX_FAILED_ATTEMPTS } from '../profile/one-time-codes.js';
@@ -10,7 +11,7 @@ import { sendCode, type CodeDelivery } from '../profile/send-code.js';
 import { hashPassword } from '../security/passwords.js';
 import type { PendingRecovery } from './interaction-kit.js';
 
-export interface RecoveryDependencies {
+export interface RecoveryDependencies extends BackchannelLogoutDependencies {
   db: Database;
   profiles: ProfileQueries;
   audit: AuditQueries;
@@ -74,7 +75,8 @@ function refuseDecoy(recovery: PendingRecovery): ResetResult {
  * Sets a new password with a recovery code, all or nothing: the code is used
  * up, the password replaced, the address the code reached marked confirmed
  * (the code proved it), and every session, grant and token of the profile
- * ended, since whoever knew the old password must not stay signed in.
+ * ended, since whoever knew the old password must not stay signed in; the
+ * accounts those sessions reached are told once it has committed.
  * The password must already satisfy the policy.
  */
 export async function resetPassword(
@@ -87,7 +89,8 @@ export async function resetPassword(
   const profileId = recovery.profileId;
   if (!profileId) return refuseDecoy(recovery);
 
-  return deps.db.transaction(async (trx): Promise<ResetResult> => {
+  let logouts: BackchannelLogout[] = [];
+  const result = await deps.db.transaction(async (trx): Promise<ResetResult> => {
     const verified = await deps.codeDelivery.codes.verify({ profileId, purpose: 'recover-access', code: input.code }, trx);
     if (!verified.valid) return { outcome: 'code-refused', reason: verified.reason, recovery };
     const column = verified.target.startsWith('+') ? 'phone' : 'email';
@@ -98,11 +101,13 @@ export async function resetPassword(
     await trx('profiles')
       .where({ id: profileId })
       .update({ [`${column}_verified`]: true });
-    await endProfileSessions(trx, profileId);
+    logouts = await endProfileSessions(trx, profileId);
     await deps.audit.record(
       { kind: 'profile.access_recovered', profileId, ip: input.ip, clientId: input.clientId ?? null, detail: { via: column } },
       trx,
     );
     return { outcome: 'recovered', profileId };
   });
+  if (result.outcome === 'recovered') notifyBackchannelLogout(deps.provider, deps.logger, logouts);
+  return result;
 }

@@ -52,6 +52,8 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
     profiles: context.queries.profiles,
     audit: context.queries.audit,
     codeDelivery: context.codeDelivery,
+    provider: context.provider,
+    logger: context.logger,
   };
 
   /** Recovery starts from the password form; any other step of a sign-in goes back to where it was. */

@@ -13,6 +13,7 @@ import { profileClaims } from './claims.js';
 import { loadExistingGrant } from './grants.js';
 import type { InstallationSecrets } from './installation-secrets.js';
 import { membershipPrompt } from './membership-prompt.js';
+import { outgoingFetch } from './outgoing-fetch.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
 
 /** Authentication context classes NetID asserts in `acr`. */
@@ -30,6 +31,8 @@ export interface ProviderDependencies {
   audit: AuditQueries;
   views: Views;
   logger: Logger;
+  /** OUTGOING_PRIVATE_NETWORKS=allow: outgoing requests may reach loopback and private addresses. */
+  allowPrivateNetworks: boolean;
 }
 
 const HOUR = 60 * 60;
@@ -47,6 +50,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const configuration: Configuration = {
     adapter: createAdapterFactory(deps.db, deps.clients),
+    fetch: outgoingFetch({ allowPrivateNetworks: deps.allowPrivateNetworks }),
     jwks: deps.jwks as Configuration['jwks'],
     cookies: {
       keys: deps.secrets.cookieKeys,

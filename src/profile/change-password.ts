@@ -2,13 +2,14 @@ import type { AuditQueries } from '../db/audit.js';
 import type { Database } from '../db/database.js';
 import type { Profile } from '../db/profiles.js';
 import type { MessageKey } from '../i18n/messages.js';
+import { notifyBackchannelLogout, type BackchannelLogoutDependencies } from '../oidc/backchannel-logout.js';
 import { endProfileSessions } from '../oidc/end-profile-sessions.js';
 import { passwordProblem } from '../security/password-policy.js';
 import { checkPassword, hashPassword } from '../security/passwords.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
 import { PASSWORD_PROBLEM_MESSAGES } from './sign-up.js';
 
-export interface PasswordChangeDependencies {
+export interface PasswordChangeDependencies extends BackchannelLogoutDependencies {
   db: Database;
   audit: AuditQueries;
 }
@@ -44,7 +45,8 @@ export type PasswordCheck = ReturnType<typeof createPasswordCheck>;
  * Change password (product.md 7): the current password plus a new one; a
  * profile without a password (made through social login) sets its first.
  * Every other browser signed in to the profile is signed out, with the
- * grants they hold (OWASP ASVS 3.3.3); the browser that made the change stays.
+ * grants they hold (OWASP ASVS 3.3.3), and the accounts they reached are told
+ * once the change has committed; the browser that made the change stays.
  */
 export async function changePassword(
   deps: PasswordChangeDependencies & { checkCurrent: PasswordCheck },
@@ -58,10 +60,12 @@ export async function changePassword(
   const problem = passwordProblem(input.password, [profile.email ?? '', profile.phone ?? ''].filter(Boolean));
   if (problem) return { ok: false, errors: { password: PASSWORD_PROBLEM_MESSAGES[problem] } };
   const passwordHash = await hashPassword(input.password);
-  await deps.db.transaction(async (trx) => {
+  const logouts = await deps.db.transaction(async (trx) => {
     await trx('profiles').where({ id: profile.id }).update({ password_hash: passwordHash, updated_at: trx.fn.now() });
-    await endProfileSessions(trx, profile.id, { keepSessionId: input.keepSessionId });
+    const ended = await endProfileSessions(trx, profile.id, { keepSessionId: input.keepSessionId });
     await deps.audit.record({ kind: profile.password_hash ? 'profile.password_changed' : 'profile.password_set', profileId: profile.id }, trx);
+    return ended;
   });
+  notifyBackchannelLogout(deps.provider, deps.logger, logouts);
   return { ok: true };
 }

@@ -23,7 +23,14 @@ export function registerDeleteProfile(router: Router, env: NetworkEnvironment): 
   router.post('/delete', kit.forms, async (ctx) => {
     if (!kit.guard(ctx)) return;
     const result = await deleteProfile(
-      { db: context.db, memberships: context.queries.memberships, audit: context.queries.audit, checkCurrent: env.checkCurrent },
+      {
+        db: context.db,
+        memberships: context.queries.memberships,
+        audit: context.queries.audit,
+        checkCurrent: env.checkCurrent,
+        provider: context.provider,
+        logger: context.logger,
+      },
       { profile: visitorOf(ctx).profile, password: fieldOf(ctx, 'password'), confirmed: checkboxOf(ctx, 'confirm') },
     );
     if (!result.ok) {

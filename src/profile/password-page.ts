@@ -16,7 +16,7 @@ export function registerPasswordPage(router: Router, env: NetworkEnvironment): v
     if (!kit.guard(ctx)) return;
     const { profile, sessionId } = visitorOf(ctx);
     const result = await changePassword(
-      { db: context.db, audit: context.queries.audit, checkCurrent: env.checkCurrent },
+      { db: context.db, audit: context.queries.audit, checkCurrent: env.checkCurrent, provider: context.provider, logger: context.logger },
       { profile, current: fieldOf(ctx, 'current_password'), password: fieldOf(ctx, 'new_password'), keepSessionId: sessionId },
     );
     if (!result.ok) return render(ctx, result.errors, result.errors.current === 'password.current_throttled' ? 429 : 400);

@@ -20,7 +20,8 @@ describe.each(backends)('protocol features a relying party relies on (%s)', (bac
 
   beforeAll(async () => {
     database = await createTestDatabase(backend);
-    netid = await startNetid(database.db);
+    // The back-channel logout test's receiver listens on loopback, which oidc-provider refuses to reach unless told otherwise.
+    netid = await startNetid(database.db, { env: { OUTGOING_PRIVATE_NETWORKS: 'allow' } });
     admin = await createPerson(netid.context);
     account = await createTestAccount(netid.context, admin);
     client = await discoverAsClient(netid.issuer, account.clientId, account.clientSecret);
@@ -162,8 +163,8 @@ describe.each(backends)('protocol features a relying party relies on (%s)', (bac
   });
 
   test('RP-initiated logout sends a verifiable logout token to the back-channel endpoint', async () => {
-    // A loopback receiver is reachable only here: outside jest's VM sandbox oidc-provider's SSRF guard
-    // refuses special-use addresses, so a real deployment needs a routable back-channel URI.
+    // Reachable on loopback because this NetID runs with OUTGOING_PRIVATE_NETWORKS=allow (see beforeAll);
+    // test/integration/outgoing-fetch.test.ts shows the default refusing it in a real process.
     const receiver = await startBackchannelReceiver();
     try {
       const redirectUri = 'https://intranet.netid.test/callback';

@@ -17,18 +17,27 @@ export interface BackchannelReceiver {
   stop(): Promise<void>;
 }
 
+export interface ReceiverBehaviour {
+  path?: string;
+  /** The status every POST gets; 200 by default, as the spec asks of a receiver that accepted the token. */
+  status?: number;
+  /** Never answer: a receiver that hangs until the sender gives up. */
+  hang?: boolean;
+}
+
 /**
  * A relying party's back-channel logout endpoint reduced to a recorder: it
- * answers every POST with 200, as the spec asks of a receiver that accepted
- * the token, and keeps what arrived for the test to inspect.
+ * answers every POST (with 200 unless told otherwise) and keeps what arrived
+ * for the test to inspect.
  */
-export async function startBackchannelReceiver(path = '/backchannel-logout'): Promise<BackchannelReceiver> {
+export async function startBackchannelReceiver(behaviour: ReceiverBehaviour = {}): Promise<BackchannelReceiver> {
+  const { path = '/backchannel-logout', status = 200, hang = false } = behaviour;
   const deliveries: BackchannelDelivery[] = [];
   let taken = 0;
   const waiting: Array<() => void> = [];
 
   const server = http.createServer((request, response) => {
-    if (request.method !== 'POST' || request.url !== path) {
+    if (request.method !== 'POST' || new URL(request.url ?? '/', 'http://receiver').pathname !== path) {
       response.writeHead(404).end();
       return;
     }
@@ -39,9 +48,10 @@ export async function startBackchannelReceiver(path = '/backchannel-logout'): Pr
         contentType: request.headers['content-type'],
         form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
       });
-      // Back-channel responses must not be cached (OIDC Back-Channel Logout 2.8).
-      response.writeHead(200, { 'cache-control': 'no-store' }).end();
       for (const wake of waiting.splice(0)) wake();
+      if (hang) return;
+      // Back-channel responses must not be cached (OIDC Back-Channel Logout 2.8).
+      response.writeHead(status, { 'cache-control': 'no-store' }).end();
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -180,3 +180,20 @@ describe('loadConfig in production', () => {
     }
   });
 });
+
+describe('OUTGOING_PRIVATE_NETWORKS', () => {
+  test('denies loopback and private addresses unless told otherwise, in production too', () => {
+    expect(loadConfig({}).allowPrivateNetworks).toBe(false);
+    expect(loadConfig(productionEnv).allowPrivateNetworks).toBe(false);
+    expect(loadConfig({ OUTGOING_PRIVATE_NETWORKS: 'deny' }).allowPrivateNetworks).toBe(false);
+  });
+
+  test('allow lets outgoing requests reach private networks, also in production', () => {
+    expect(loadConfig({ OUTGOING_PRIVATE_NETWORKS: 'allow' }).allowPrivateNetworks).toBe(true);
+    expect(loadConfig({ ...productionEnv, OUTGOING_PRIVATE_NETWORKS: 'allow' }).allowPrivateNetworks).toBe(true);
+  });
+
+  test.each(['true', 'yes', 'ALLOW', 'private'])('refuses %s with a sentence that names both values', (value) => {
+    expect(problemsWith({ OUTGOING_PRIVATE_NETWORKS: value })).toEqual([expect.stringMatching(/^OUTGOING_PRIVATE_NETWORKS must be allow or deny/)]);
+  });
+});
