@@ -1,9 +1,10 @@
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { Eta } from 'eta';
 import type { Context } from 'koa';
+import { projectRoot } from '../config/project-root.js';
 import { DEFAULT_LOCALE, SUPPORTED_LOCALES, translator } from '../i18n/messages.js';
 
-export const VIEWS_DIRECTORY = fileURLToPath(new URL('../../views/', import.meta.url));
+export const VIEWS_DIRECTORY = path.join(projectRoot(), 'views');
 
 /** Picks the page language from Accept-Language among the catalogues NetID has. */
 export function localeOf(ctx: Context): string {
