@@ -7,7 +7,7 @@ import { KeyRotationError } from '../../src/oidc/signing-keys.js';
 import { runCommand, type Values } from '../../src/operator-commands.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { createPerson, createTestAccount, type TestPerson } from '../support/fixtures.js';
-import { startNetid, type RunningNetid } from '../support/netid-server.js';
+import { restartNetid, startNetid, type RunningNetid } from '../support/netid-server.js';
 import { discoverAsClient, exchangeCode, signInThroughForms, startAuthorization } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -17,16 +17,6 @@ interface KeySummary {
   kid: string;
   alg: string;
   state: string;
-}
-
-/**
- * fetch keeps idle keep-alive sockets to the stopped server. PGlite answers
- * without network I/O, so a restart on it can finish before the event loop polls
- * and those sockets learn they were closed; the next request would then go out
- * on a dead socket. A separate process restarting gives clients that time.
- */
-function letClientsSeeClosedSockets(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 describe.each(backends)('an operator rotates the signing keys while accounts keep signing people in (%s)', (backend) => {
@@ -51,10 +41,7 @@ describe.each(backends)('an operator rotates the signing keys while accounts kee
 
   /** Each rotation step takes effect when a process starts, so the operator rolls NetID after it. */
   async function restart(): Promise<void> {
-    const port = netid.port;
-    await netid.stop();
-    await letClientsSeeClosedSockets();
-    netid = await startNetid(database.db, { port });
+    netid = await restartNetid(netid);
   }
 
   const operator = (...positionals: string[]) => runCommand(netid.context, positionals, noOptions);

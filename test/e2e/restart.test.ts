@@ -4,18 +4,9 @@ import type { CreatedAccount } from '../../src/accounts/create-account.js';
 import { accountClientUris } from '../../src/accounts/account-address.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { createPerson, createTestAccount, type TestPerson } from '../support/fixtures.js';
-import { startNetid, type RunningNetid } from '../support/netid-server.js';
+import { restartNetid, startNetid, type RunningNetid } from '../support/netid-server.js';
 import { discoverAsClient, exchangeCode, signInThroughForms, startAuthorization } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
-
-/**
- * fetch keeps idle keep-alive sockets to the stopped server. PGlite answers
- * without network I/O, so a restart on it can finish before the event loop polls
- * and those sockets learn they were closed. A real process restart takes longer.
- */
-function letClientsSeeClosedSockets(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 describe.each(backends)('people stay signed in across a NetID restart (%s)', (backend) => {
   let database: TestDatabase;
@@ -40,11 +31,7 @@ describe.each(backends)('people stay signed in across a NetID restart (%s)', (ba
 
   /** Stops the server and lets go of the database, then starts on a new connection, same port and issuer. */
   async function restartProcess(): Promise<void> {
-    const port = netid.port;
-    await netid.stop();
-    await database.reopen();
-    await letClientsSeeClosedSockets();
-    netid = await startNetid(database.db, { port });
+    netid = await restartNetid(netid, () => database.reopen());
   }
 
   test('refresh token, access token and browser session issued before the restart all work after it', async () => {

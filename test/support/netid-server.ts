@@ -54,3 +54,20 @@ export async function startNetid(db: Database, options: { port?: number; env?: R
     },
   };
 }
+
+/**
+ * A restart of one process: stops NetID and starts it again on the same port,
+ * so the issuer stays the same; `reopen` opens the database anew, as a new
+ * process would (PGlite holds its folder until the old instance closes it).
+ */
+export async function restartNetid(netid: RunningNetid, reopen?: () => Promise<Database>): Promise<RunningNetid> {
+  const { port } = netid;
+  const database = netid.context.db;
+  await netid.stop();
+  const db = reopen ? await reopen() : database;
+  // fetch keeps idle keep-alive sockets to the stopped server. An in-process restart (PGlite answers
+  // without network I/O) can finish before the event loop polls and those sockets learn they were
+  // closed; the next request would then go out on a dead socket. A real process restart takes longer.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return startNetid(db, { port });
+}
