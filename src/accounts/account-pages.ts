@@ -1,7 +1,8 @@
 import type Router from '@koa/router';
+import { formField } from '../views/form-fields.js';
 import type { Context } from 'koa';
 import type { NetworkEnvironment } from '../profile/network-environment.js';
-import { fieldOf, visitorOf } from '../profile/network-kit.js';
+import { visitorOf } from '../profile/network-kit.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
 import { createAccount } from './create-account.js';
 import { RENAME_PROBLEM_MESSAGES, renameAccount } from './rename-account.js';
@@ -82,7 +83,7 @@ export function registerAccountPages(router: Router, env: NetworkEnvironment): v
     if (!kit.guard(ctx)) return;
     const found = await membershipFor(ctx);
     if (!found) return;
-    const newName = fieldOf(ctx, 'name', 200);
+    const newName = formField(ctx, 'name', 200);
     const result = await renameAccount(accountDependencies, { accountId: found.account.id, profileId: visitorOf(ctx).profile.id, newName });
     if (!result.ok) {
       const status = result.problem === 'not-admin' ? 403 : result.problem === 'already-renamed' ? 409 : 400;

@@ -2,7 +2,8 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 import type { InteractionEnvironment } from './environment.js';
-import { displayName, formField, type Interaction } from './interaction-kit.js';
+import { displayName, type Interaction } from './interaction-kit.js';
+import { formField } from '../views/form-fields.js';
 
 const DESCRIBED_SCOPES = ['openid', 'profile', 'email', 'phone', 'membership', 'offline_access'];
 

@@ -6,7 +6,8 @@ import { localeOf } from '../views/render.js';
 import { completeSignIn } from './complete-sign-in.js';
 import { refuseDecoyCode, resendDecoyCode } from './decoy-confirmation.js';
 import type { InteractionEnvironment } from './environment.js';
-import { formField, isDecoy, type Interaction, type PendingSignIn } from './interaction-kit.js';
+import { isDecoy, type Interaction, type PendingSignIn } from './interaction-kit.js';
+import { formField } from '../views/form-fields.js';
 
 export async function renderEmailConfirmation(
   ctx: Context,

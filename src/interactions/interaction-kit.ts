@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { formField } from '../views/form-fields.js';
 import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
 import type { Profile } from '../db/profiles.js';
@@ -48,10 +49,6 @@ export interface PendingRecovery {
 export const displayName = (profile: Profile | undefined): string =>
   profile ? [profile.first_name, profile.last_name].filter(Boolean).join(' ') || profile.email || profile.phone || '' : '';
 
-export function formField(ctx: Context, name: string, maxLength = 1024): string {
-  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value.slice(0, maxLength) : '';
-}
 
 /** Shared steps of every interaction route: load, guard, render, finish. */
 export function createInteractionKit(provider: Provider, views: Views, csrf: Csrf) {

@@ -2,7 +2,8 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionEnvironment } from './environment.js';
 import { completeSignIn } from './complete-sign-in.js';
-import { formField, type Interaction } from './interaction-kit.js';
+import { type Interaction } from './interaction-kit.js';
+import { formField } from '../views/form-fields.js';
 import { signInWithPassword } from './sign-in.js';
 
 export async function renderLogin(

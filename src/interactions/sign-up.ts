@@ -7,7 +7,8 @@ import { createAttemptCounter } from '../security/rate-limits.js';
 import { localeOf } from '../views/render.js';
 import { startDecoy } from './decoy-confirmation.js';
 import type { InteractionEnvironment } from './environment.js';
-import { formField, type Interaction } from './interaction-kit.js';
+import { type Interaction } from './interaction-kit.js';
+import { formField } from '../views/form-fields.js';
 
 const SIGN_UPS_PER_ADDRESS_PER_HOUR = 20;
 

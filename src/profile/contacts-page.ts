@@ -1,10 +1,11 @@
 import type Router from '@koa/router';
+import { formField, formCheckbox } from '../views/form-fields.js';
 import type { Context } from 'koa';
 import { chooseLocale, type MessageKey } from '../i18n/messages.js';
 import { localeOf } from '../views/render.js';
 import { confirmContact, createContactRequests, pendingContact, type ContactDependencies, type ContactKind } from './contacts.js';
 import type { NetworkEnvironment } from './network-environment.js';
-import { checkboxOf, fieldOf, visitorOf } from './network-kit.js';
+import { visitorOf } from './network-kit.js';
 
 /** Connect a phone number and an email (product.md 6): ask for a code, then enter it. */
 export function registerContacts(router: Router, env: NetworkEnvironment): void {
@@ -46,8 +47,8 @@ export function registerContacts(router: Router, env: NetworkEnvironment): void 
 
     router.post(path, kit.forms, async (ctx) => {
       if (!kit.guard(ctx)) return;
-      const value = fieldOf(ctx, 'value', 320);
-      const propagate = checkboxOf(ctx, 'propagate');
+      const value = formField(ctx, 'value', 320);
+      const propagate = formCheckbox(ctx, 'propagate');
       const { profile } = visitorOf(ctx);
       const result = await requests.request(profile, kind, {
         value,
@@ -64,7 +65,7 @@ export function registerContacts(router: Router, env: NetworkEnvironment): void 
 
     router.post(`${path}/confirm`, kit.forms, async (ctx) => {
       if (!kit.guard(ctx)) return;
-      const result = await confirmContact(deps, visitorOf(ctx).profile.id, kind, fieldOf(ctx, 'code', 32));
+      const result = await confirmContact(deps, visitorOf(ctx).profile.id, kind, formField(ctx, 'code', 32));
       if (!result.ok) return render(ctx, { codeErrorKey: result.errorKey }, 400);
       kit.done(ctx, `/network${path}`, `done.${kind}_connected` as MessageKey);
     });

@@ -1,9 +1,10 @@
 import type Router from '@koa/router';
+import { formField, formCheckbox } from '../views/form-fields.js';
 import type { Context } from 'koa';
 import type { MessageKey } from '../i18n/messages.js';
 import { connectedAccounts, deleteProfile } from './delete-profile.js';
 import type { NetworkEnvironment } from './network-environment.js';
-import { checkboxOf, fieldOf, visitorOf } from './network-kit.js';
+import { visitorOf } from './network-kit.js';
 
 /** Delete the profile (product.md 9), offered only once no account is connected. */
 export function registerDeleteProfile(router: Router, env: NetworkEnvironment): void {
@@ -31,7 +32,7 @@ export function registerDeleteProfile(router: Router, env: NetworkEnvironment): 
         provider: context.provider,
         logger: context.logger,
       },
-      { profile: visitorOf(ctx).profile, password: fieldOf(ctx, 'password'), confirmed: checkboxOf(ctx, 'confirm') },
+      { profile: visitorOf(ctx).profile, password: formField(ctx, 'password'), confirmed: formCheckbox(ctx, 'confirm') },
     );
     if (!result.ok) {
       const status = result.errorKey === 'password.current_throttled' ? 429 : result.errorKey === 'delete.accounts_remain' ? 409 : 400;

@@ -1,10 +1,11 @@
 import multer from '@koa/multer';
 import type Router from '@koa/router';
+import { formField, formCheckbox } from '../views/form-fields.js';
 import type { Context } from 'koa';
 import type { MessageKey } from '../i18n/messages.js';
 import { updateProfileNames, type NamesErrors } from './edit-profile.js';
 import type { NetworkEnvironment } from './network-environment.js';
-import { checkboxOf, fieldOf, visitorOf } from './network-kit.js';
+import { visitorOf } from './network-kit.js';
 import { PHOTO_MAX_BYTES, setProfilePhoto, type PhotoProblem } from './profile-photo.js';
 
 const PHOTO_PROBLEM_MESSAGES: Record<PhotoProblem | 'missing', MessageKey> = {
@@ -46,8 +47,8 @@ export function registerEditProfile(router: Router, env: NetworkEnvironment): vo
 
   router.post('/profile', kit.forms, async (ctx) => {
     if (!kit.guard(ctx)) return;
-    const values = { firstName: fieldOf(ctx, 'first_name', 200), lastName: fieldOf(ctx, 'last_name', 200) };
-    const propagate = checkboxOf(ctx, 'propagate');
+    const values = { firstName: formField(ctx, 'first_name', 200), lastName: formField(ctx, 'last_name', 200) };
+    const propagate = formCheckbox(ctx, 'propagate');
     const result = await updateProfileNames({ db, memberships: queries.memberships, audit: queries.audit }, visitorOf(ctx).profile.id, values, propagate);
     if (!result.ok) return render(ctx, { values, propagate, errors: result.errors }, 400);
     kit.done(ctx, '/network/profile', propagate ? 'done.names_everywhere' : 'done.names');

@@ -1,19 +1,10 @@
 import type { Context, Middleware } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import { isMessageKey, type MessageKey } from '../i18n/messages.js';
+import { formField } from '../views/form-fields.js';
 import type { Csrf } from '../security/csrf.js';
 import type { Views } from '../views/render.js';
 import type { NetworkVisitor } from './network-session.js';
-
-export function fieldOf(ctx: Context, name: string, maxLength = 1024): string {
-  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value.slice(0, maxLength) : '';
-}
-
-export function checkboxOf(ctx: Context, name: string): boolean {
-  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
-  return value === 'on' || value === 'yes' || value === 'true';
-}
 
 export const visitorOf = (ctx: Context): NetworkVisitor => ctx.state.visitor as NetworkVisitor;
 
@@ -30,7 +21,7 @@ export function createNetworkKit(views: Views, csrf: Csrf) {
     },
 
     /** Rejects a form without a valid CSRF token with a page, before anything changes. */
-    guard(ctx: Context, submitted: string = fieldOf(ctx, 'csrf')): boolean {
+    guard(ctx: Context, submitted: string = formField(ctx, 'csrf')): boolean {
       if (csrf.verify(ctx, submitted)) return true;
       views.render(ctx, 'error', { messageKey: 'error.csrf' }, 403);
       return false;

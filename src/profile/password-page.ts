@@ -1,8 +1,9 @@
 import type Router from '@koa/router';
+import { formField } from '../views/form-fields.js';
 import type { Context } from 'koa';
 import { changePassword, type PasswordChangeErrors } from './change-password.js';
 import type { NetworkEnvironment } from './network-environment.js';
-import { fieldOf, visitorOf } from './network-kit.js';
+import { visitorOf } from './network-kit.js';
 
 /** Change password (product.md 7). */
 export function registerPasswordPage(router: Router, env: NetworkEnvironment): void {
@@ -17,7 +18,7 @@ export function registerPasswordPage(router: Router, env: NetworkEnvironment): v
     const { profile, sessionId } = visitorOf(ctx);
     const result = await changePassword(
       { db: context.db, audit: context.queries.audit, checkCurrent: env.checkCurrent, provider: context.provider, logger: context.logger },
-      { profile, current: fieldOf(ctx, 'current_password'), password: fieldOf(ctx, 'new_password'), keepSessionId: sessionId },
+      { profile, current: formField(ctx, 'current_password'), password: formField(ctx, 'new_password'), keepSessionId: sessionId },
     );
     if (!result.ok) return render(ctx, result.errors, result.errors.current === 'password.current_throttled' ? 429 : 400);
     kit.done(ctx, '/network/password', profile.password_hash ? 'done.password_changed' : 'done.password_set');
