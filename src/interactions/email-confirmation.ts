@@ -1,10 +1,11 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { chooseLocale, type MessageKey } from '../i18n/messages.js';
+import { CODE_REFUSAL_MESSAGES } from '../profile/one-time-codes.js';
 import { sendCode } from '../profile/send-code.js';
 import { localeOf } from '../views/render.js';
 import { completeSignIn } from './complete-sign-in.js';
-import { refuseDecoyCode, resendDecoyCode } from './decoy-confirmation.js';
+import { refuseDecoyCode, resendDecoyCode } from './decoy-code.js';
 import type { InteractionEnvironment } from './environment.js';
 import { isDecoy, type Interaction, type PendingSignIn } from './interaction-kit.js';
 import { formField } from '../views/form-fields.js';
@@ -26,12 +27,6 @@ export async function renderEmailConfirmation(
   );
 }
 
-export const CODE_ERRORS = {
-  wrong: 'code.wrong',
-  expired: 'code.expired',
-  exhausted: 'code.exhausted',
-} as const satisfies Record<string, MessageKey>;
-
 /** The one-time code that confirms a profile's email at its first sign-in. */
 export function registerEmailConfirmation(router: Router, env: InteractionEnvironment): void {
   const { context, kit } = env;
@@ -51,7 +46,7 @@ export function registerEmailConfirmation(router: Router, env: InteractionEnviro
     if (isDecoy(pending)) {
       const refused = refuseDecoyCode(pending);
       if (refused.decoy !== pending) await kit.remember(interaction, refused.decoy);
-      return renderEmailConfirmation(ctx, env, interaction, refused.decoy, { errorKey: CODE_ERRORS[refused.reason] }, 400);
+      return renderEmailConfirmation(ctx, env, interaction, refused.decoy, { errorKey: CODE_REFUSAL_MESSAGES[refused.reason] }, 400);
     }
     const confirmed = await context.db.transaction(async (trx) => {
       const result = await context.codes.verify({ profileId: pending.profileId, purpose: 'confirm-email', code }, trx);
@@ -64,7 +59,7 @@ export function registerEmailConfirmation(router: Router, env: InteractionEnviro
       return result;
     });
     if (!confirmed.valid) {
-      return renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: CODE_ERRORS[confirmed.reason] }, 400);
+      return renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: CODE_REFUSAL_MESSAGES[confirmed.reason] }, 400);
     }
     const profile = await context.queries.profiles.findById(pending.profileId);
     if (!profile) return kit.finish(ctx, { error: 'access_denied', error_description: 'the profile no longer exists' });

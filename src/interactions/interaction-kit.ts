@@ -1,10 +1,11 @@
 import type { Context } from 'koa';
-import { formField } from '../views/form-fields.js';
 import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
 import type { Profile } from '../db/profiles.js';
 import type { Csrf } from '../security/csrf.js';
+import { formField } from '../views/form-fields.js';
 import type { Views } from '../views/render.js';
+import type { DecoyCode } from './decoy-code.js';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -24,14 +25,10 @@ export interface PendingConfirmation {
  * created and no code exists, but the confirmation step behaves as if one had
  * been sent, so the answer does not tell who is registered.
  */
-export interface DecoyConfirmation {
+export interface DecoyConfirmation extends DecoyCode {
   decoy: true;
   /** The normalised email, shown as the real step shows the new profile's. */
   email: string;
-  /** When the pretended code was "sent" (ms since epoch): it expires and throttles resends like a real one. */
-  sentAt: number;
-  /** Codes typed so far for the pretended code, so it runs out of tries like a real one. */
-  failures: number;
 }
 
 export const isDecoy = (pending: PendingSignIn): pending is DecoyConfirmation => 'decoy' in pending && pending.decoy === true;
@@ -42,8 +39,8 @@ export interface PendingRecovery {
   identifier: string;
   /** The profile that was sent a code; absent when the identifier belongs to nobody. */
   profileId?: string;
-  /** Wrong codes typed for an identifier that belongs to nobody, so it runs out of tries like a real code. */
-  decoyFailures?: number;
+  /** For an identifier that belongs to nobody: the pretended code its tries are counted on. */
+  decoy?: DecoyCode;
 }
 
 export const displayName = (profile: Profile | undefined): string =>

@@ -6,7 +6,8 @@ import { chooseLocale } from '../i18n/messages.js';
 import { notifyBackchannelLogout, type BackchannelLogout, type BackchannelLogoutDependencies } from '../oidc/backchannel-logout.js';
 import { endProfileSessions } from '../oidc/end-profile-sessions.js';
 import type { Identifier } from '../profile/identifier.js';
-import { CODE_MAX_FAILED_ATTEMPTS } from '../profile/one-time-codes.js';
+import type { CodeRefusal } from '../profile/one-time-codes.js';
+import { newDecoyCode, refuseDecoyCode } from './decoy-code.js';
 import { sendCode, type CodeDelivery } from '../profile/send-code.js';
 import { hashPassword } from '../security/passwords.js';
 import type { PendingRecovery } from './interaction-kit.js';
@@ -54,22 +55,12 @@ export async function requestRecoveryCode(
     clientId: input.clientId ?? null,
     detail: { channel: channel ?? null, sent },
   });
-  return profile && channel ? { identifier: identifier.value, profileId: profile.id } : { identifier: identifier.value };
+  return profile && channel ? { identifier: identifier.value, profileId: profile.id } : { identifier: identifier.value, decoy: newDecoyCode() };
 }
-
-export type CodeRefusal = 'wrong' | 'expired' | 'exhausted';
 
 export type ResetResult =
   | { outcome: 'recovered'; profileId: string }
   | { outcome: 'code-refused'; reason: CodeRefusal; recovery: PendingRecovery };
-
-/** An identifier that belongs to nobody has no code: every try is wrong, and it runs out of tries as a real code would. */
-function refuseDecoy(recovery: PendingRecovery): ResetResult {
-  const failures = recovery.decoyFailures ?? 0;
-  if (failures >= CODE_MAX_FAILED_ATTEMPTS) return { outcome: 'code-refused', reason: 'exhausted', recovery };
-  const next = { ...recovery, decoyFailures: failures + 1 };
-  return { outcome: 'code-refused', reason: next.decoyFailures >= CODE_MAX_FAILED_ATTEMPTS ? 'exhausted' : 'wrong', recovery: next };
-}
 
 /**
  * Sets a new password with a recovery code, all or nothing: the code is used
@@ -87,7 +78,11 @@ export async function resetPassword(
   // Hashed before the code is checked: outside the transaction, and the same time whether the identifier is known or not.
   const passwordHash = await hashPassword(input.password);
   const profileId = recovery.profileId;
-  if (!profileId) return refuseDecoy(recovery);
+  if (!profileId) {
+    // An identifier that belongs to nobody has no code: every try is wrong, and it runs out of tries as a real code would.
+    const refused = refuseDecoyCode(recovery.decoy ?? newDecoyCode());
+    return { outcome: 'code-refused', reason: refused.reason, recovery: { ...recovery, decoy: refused.decoy } };
+  }
 
   let logouts: BackchannelLogout[] = [];
   const result = await deps.db.transaction(async (trx): Promise<ResetResult> => {

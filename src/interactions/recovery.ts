@@ -2,10 +2,10 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { MessageKey } from '../i18n/messages.js';
 import { parseIdentifier } from '../profile/identifier.js';
+import { CODE_REFUSAL_MESSAGES } from '../profile/one-time-codes.js';
 import { PASSWORD_PROBLEM_MESSAGES } from '../profile/sign-up.js';
 import { passwordProblem } from '../security/password-policy.js';
 import { localeOf } from '../views/render.js';
-import { CODE_ERRORS } from './email-confirmation.js';
 import type { InteractionEnvironment } from './environment.js';
 import { type Interaction, type PendingRecovery } from './interaction-kit.js';
 import { formField } from '../views/form-fields.js';
@@ -131,7 +131,7 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
     const result = await resetPassword(deps, { recovery, code, password, ip: ctx.ip, clientId: String(interaction.params.client_id) });
     if (result.outcome === 'code-refused') {
       if (result.recovery !== recovery) await kit.rememberRecovery(interaction, result.recovery);
-      return renderCodeForm(ctx, env, interaction, recovery, { code, errors: { code: CODE_ERRORS[result.reason] } }, 400);
+      return renderCodeForm(ctx, env, interaction, recovery, { code, errors: { code: CODE_REFUSAL_MESSAGES[result.reason] } }, 400);
     }
     await kit.rememberRecovery(interaction, undefined);
     // Failed sign-ins before the recovery must not keep the person out now that the password is theirs again.

@@ -5,7 +5,7 @@ import { createExistingProfileNotices } from '../profile/existing-profile-notice
 import { signUp, type SignUpErrors } from '../profile/sign-up.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
 import { localeOf } from '../views/render.js';
-import { startDecoy } from './decoy-confirmation.js';
+import { startDecoy } from './decoy-code.js';
 import type { InteractionEnvironment } from './environment.js';
 import { type Interaction } from './interaction-kit.js';
 import { formField } from '../views/form-fields.js';

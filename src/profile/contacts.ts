@@ -5,7 +5,7 @@ import type { Profile } from '../db/profiles.js';
 import type { MessageKey } from '../i18n/messages.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
 import { normaliseEmail, normalisePhone } from './identifier.js';
-import type { CodePurpose } from './one-time-codes.js';
+import { CODE_REFUSAL_MESSAGES, type CodePurpose } from './one-time-codes.js';
 import { sendCode, type CodeDelivery } from './send-code.js';
 
 /** A way to reach the person: connected with a code, then usable to sign in and to recover access. */
@@ -101,8 +101,6 @@ export type ContactConfirmResult =
   | { ok: true; target: string; accountsUpdated: number }
   | { ok: false; errorKey: MessageKey };
 
-const CODE_PROBLEMS = { wrong: 'code.wrong', expired: 'code.expired', exhausted: 'code.exhausted' } as const satisfies Record<string, MessageKey>;
-
 /**
  * Confirms the code: the phone or email becomes the profile's, confirmed, and
  * with the option chosen at request time the membership copies in every
@@ -129,7 +127,7 @@ function confirmInTransaction(deps: ContactDependencies, profileId: string, kind
   const rules = CONTACTS[kind];
   return deps.db.transaction(async (trx) => {
     const verified = await deps.codes.codes.verify({ profileId, purpose: rules.purpose, code }, trx);
-    if (!verified.valid) return { ok: false as const, errorKey: CODE_PROBLEMS[verified.reason] };
+    if (!verified.valid) return { ok: false as const, errorKey: CODE_REFUSAL_MESSAGES[verified.reason] };
     const owner = await trx('profiles').where(rules.profileColumn, verified.target).first<{ id: string } | undefined>('id');
     // The code is spent either way: the person has learned what they can learn.
     if (owner && owner.id !== profileId) return { ok: false as const, errorKey: `contacts.${kind}_taken` as MessageKey };

@@ -1,5 +1,6 @@
 import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Database } from '../db/database.js';
+import type { MessageKey } from '../i18n/messages.js';
 
 export type CodePurpose = 'confirm-email' | 'connect-email' | 'connect-phone' | 'recover-access';
 
@@ -9,9 +10,17 @@ export const CODE_MAX_FAILED_ATTEMPTS = 5;
 export const CODE_RESEND_SECONDS = 60;
 
 export type IssueResult = { issued: true; code: string } | { issued: false; retryAfterSeconds: number };
+export type CodeRefusal = 'wrong' | 'expired' | 'exhausted';
 export type VerifyResult =
   | { valid: true; target: string; options: Record<string, unknown> }
-  | { valid: false; reason: 'wrong' | 'expired' | 'exhausted' };
+  | { valid: false; reason: CodeRefusal };
+
+/** What a person is told when a code is refused, wherever they typed it. */
+export const CODE_REFUSAL_MESSAGES = {
+  wrong: 'code.wrong',
+  expired: 'code.expired',
+  exhausted: 'code.exhausted',
+} as const satisfies Record<CodeRefusal, MessageKey>;
 
 interface CodeRow {
   id: string;
