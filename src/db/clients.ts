@@ -1,5 +1,13 @@
 import type { Sealer } from '../security/sealing.js';
+import { createVersionedCache } from './cached-by-version.js';
 import type { Database } from './database.js';
+import { createStatementRunner, preparedStatement } from './prepared-statements.js';
+
+// Columns named: a prepared `select *` fails once a migration adds a column under a running instance.
+const selectClient = preparedStatement(
+  'select_client',
+  'select client_id, account_id, metadata, client_secret_sealed, first_party from clients where client_id = ?',
+);
 
 /** Client metadata as oidc-provider reads it (RFC 7591 names), without the secret. */
 export type ClientMetadata = Record<string, unknown> & { client_id: string };
@@ -13,18 +21,39 @@ export interface StoredClient {
 }
 
 export function createClientQueries(db: Database, sealer: Sealer) {
+  const run = createStatementRunner(db);
+  // Every token, introspection and userinfo request looks its client up; clients change a few times a day.
+  const cache = createVersionedCache<ClientMetadata>(db, { name: 'clients' });
+
+  function toMetadata(row: StoredClient | undefined): ClientMetadata | undefined {
+    if (!row) return undefined;
+    return {
+      ...row.metadata,
+      client_id: row.client_id,
+      ...(row.client_secret_sealed ? { client_secret: sealer.open(row.client_secret_sealed) } : {}),
+      netid_account_id: row.account_id ?? undefined,
+      netid_first_party: row.first_party,
+    };
+  }
+
+  /** Forgets the client now and, for a change inside a transaction, again once it commits. */
+  function changed(clientId: string, trx: Database): void {
+    cache.forget(clientId);
+    const transaction = trx as Database & { isTransaction?: boolean; executionPromise?: Promise<unknown> };
+    if (transaction.isTransaction && transaction.executionPromise) {
+      transaction.executionPromise.then(
+        () => cache.forget(clientId),
+        () => cache.forget(clientId),
+      );
+    }
+  }
+
   return {
     /** The metadata oidc-provider needs, secret opened, or undefined for an unknown client. */
     async findMetadata(clientId: string, trx: Database = db): Promise<ClientMetadata | undefined> {
-      const row = await trx<StoredClient>('clients').where({ client_id: clientId }).first();
-      if (!row) return undefined;
-      return {
-        ...row.metadata,
-        client_id: row.client_id,
-        ...(row.client_secret_sealed ? { client_secret: sealer.open(row.client_secret_sealed) } : {}),
-        netid_account_id: row.account_id ?? undefined,
-        netid_first_party: row.first_party,
-      };
+      // Inside a transaction the caller must see its own uncommitted changes, so it reads through.
+      if (trx !== db) return toMetadata(await trx<StoredClient>('clients').where({ client_id: clientId }).first());
+      return cache.get(clientId, async () => toMetadata((await run<StoredClient>(selectClient, [clientId])).rows[0]));
     },
 
     async findByAccount(accountId: string, trx: Database = db): Promise<StoredClient | undefined> {
@@ -42,12 +71,14 @@ export function createClientQueries(db: Database, sealer: Sealer) {
         client_secret_sealed: client.clientSecret ? sealer.seal(client.clientSecret) : null,
         first_party: client.firstParty ?? false,
       });
+      changed(client.metadata.client_id, trx);
     },
 
     async updateMetadata(clientId: string, metadata: ClientMetadata, trx: Database = db): Promise<void> {
       await trx('clients')
         .where({ client_id: clientId })
         .update({ metadata: JSON.stringify(metadata), updated_at: trx.fn.now() });
+      changed(clientId, trx);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as core from '../../migrations/20261125000000_core.js';
 import * as networkProfile from '../../migrations/20261125010000_network_profile.js';
 import * as profileSessions from '../../migrations/20261125020000_profile_sessions.js';
+import * as cacheVersions from '../../migrations/20261125030000_cache_versions.js';
 import type { Database } from './database.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '20261125000000_core': core,
   '20261125010000_network_profile': networkProfile,
   '20261125020000_profile_sessions': profileSessions,
+  '20261125030000_cache_versions': cacheVersions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

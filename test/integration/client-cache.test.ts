@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { createVersionedCache } from '../../src/db/cached-by-version.js';
+import { createClientQueries } from '../../src/db/clients.js';
+import type { Database } from '../../src/db/database.js';
+import { createSealer } from '../../src/security/sealing.js';
+import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(backends)('client metadata cached per instance (%s)', (backend) => {
+  let database: TestDatabase;
+  let db: Database;
+  const sealer = createSealer(randomBytes(32));
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+    db = database.db;
+  });
+
+  afterAll(async () => {
+    await database?.dispose();
+  });
+
+  beforeEach(async () => {
+    await db('clients').delete();
+  });
+
+  const register = (queries: ReturnType<typeof createClientQueries>, clientId: string, name: string) =>
+    queries.insert({ metadata: { client_id: clientId, client_name: name, redirect_uris: ['https://rp.test/cb'] }, clientSecret: 'secret' });
+
+  test('reads the database once while nothing changes', async () => {
+    const cache = createVersionedCache<{ n: number }>(db, { name: 'clients', checkEveryMs: 60_000 });
+    let loads = 0;
+    const load = async () => ({ n: ++loads });
+    expect(await cache.get('a', load)).toEqual({ n: 1 });
+    expect(await cache.get('a', load)).toEqual({ n: 1 });
+    expect(loads).toBe(1);
+  });
+
+  test('hands out copies, so a caller changing its value changes nothing for the next', async () => {
+    const cache = createVersionedCache<{ list: string[] }>(db, { name: 'clients', checkEveryMs: 60_000 });
+    const first = await cache.get('a', async () => ({ list: ['x'] }));
+    first!.list.push('changed');
+    expect(await cache.get('a', async () => ({ list: ['reloaded'] }))).toEqual({ list: ['x'] });
+  });
+
+  test('keeps no miss, so a client registered elsewhere is found at once', async () => {
+    const cache = createVersionedCache<{ n: number }>(db, { name: 'clients', checkEveryMs: 60_000 });
+    expect(await cache.get('a', async () => undefined)).toBeUndefined();
+    expect(await cache.get('a', async () => ({ n: 2 }))).toEqual({ n: 2 });
+  });
+
+  test('drops everything once any change to the clients table commits, however it was made', async () => {
+    const cache = createVersionedCache<{ n: number }>(db, { name: 'clients', checkEveryMs: 50 });
+    let loads = 0;
+    const load = async () => ({ n: ++loads });
+    await cache.get('a', load);
+    // Plain SQL, as another instance, a cascade or an operator at psql would change it: the trigger counts it.
+    await db('clients').insert({ client_id: 'other', metadata: JSON.stringify({ client_id: 'other' }) });
+    await sleep(80);
+    expect(await cache.get('a', load)).toEqual({ n: 2 });
+  });
+
+  test('does not keep a value loaded before this process forgot it', async () => {
+    const cache = createVersionedCache<{ n: number }>(db, { name: 'clients', checkEveryMs: 60_000 });
+    let release: (() => void) | undefined;
+    const slowLoad = cache.get('a', async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return { n: 1 };
+    });
+    while (!release) await sleep(5);
+    cache.forget('a');
+    release();
+    expect(await slowLoad).toEqual({ n: 1 });
+    expect(await cache.get('a', async () => ({ n: 2 }))).toEqual({ n: 2 });
+  });
+
+  test("an instance sees its own change at once, another instance's within a second", async () => {
+    const here = createClientQueries(db, sealer);
+    const there = createClientQueries(db, sealer);
+    await register(here, 'rp', 'Before');
+    expect(await here.findMetadata('rp')).toMatchObject({ client_name: 'Before', client_secret: 'secret' });
+    expect(await there.findMetadata('rp')).toMatchObject({ client_name: 'Before' });
+
+    const renamed = { client_id: 'rp', client_name: 'After', redirect_uris: ['https://rp.test/cb'] };
+    await here.updateMetadata('rp', renamed);
+    expect(await here.findMetadata('rp')).toMatchObject({ client_name: 'After' });
+    await sleep(1100);
+    expect(await there.findMetadata('rp')).toMatchObject({ client_name: 'After' });
+  });
+
+  test('a change inside a transaction shows once it commits, and not if it rolls back', async () => {
+    const queries = createClientQueries(db, sealer);
+    await register(queries, 'rp', 'Before');
+    expect(await queries.findMetadata('rp')).toMatchObject({ client_name: 'Before' });
+
+    await db
+      .transaction(async (trx) => {
+        await queries.updateMetadata('rp', { client_id: 'rp', client_name: 'Rolled back' }, trx);
+        expect(await queries.findMetadata('rp', trx)).toMatchObject({ client_name: 'Rolled back' });
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    expect(await queries.findMetadata('rp')).toMatchObject({ client_name: 'Before' });
+
+    await db.transaction(async (trx) => {
+      await queries.updateMetadata('rp', { client_id: 'rp', client_name: 'Committed' }, trx);
+    });
+    expect(await queries.findMetadata('rp')).toMatchObject({ client_name: 'Committed' });
+  });
+});
