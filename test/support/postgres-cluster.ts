@@ -14,6 +14,8 @@ export interface PostgresCluster {
   url: string;
   /** Where initdb and pg_ctl were found, to say which PostgreSQL is in use. */
   binDirectory: string;
+  /** The cluster's data folder; its postmaster.pid names the server process. */
+  dataDirectory: string;
   /** Stops the server and removes its folder; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -182,6 +184,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       return {
         url: `postgres://${superuser}@127.0.0.1:${port}/postgres`,
         binDirectory,
+        dataDirectory,
         stop() {
           stopping ??= (async () => {
             process.removeListener('exit', onExit);
