@@ -1,0 +1,69 @@
+// Migrates a fresh database and creates what the scenarios need, through the
+// operator commands: an account (its client) with an admin, one profile per
+// virtual user, each an active member of that account, and a service client.
+// Prints one JSON line (Seed) and exits. Runs as its own process so that the
+// benchmark itself never holds NetID's modules or a pool of its own.
+import { accountClientUris } from '../src/accounts/account-address.js';
+import { loadConfig } from '../src/config/environment.js';
+import { createNetidContext } from '../src/context.js';
+import { createLogger } from '../src/logging.js';
+import { runCommand, type Values } from '../src/operator-commands.js';
+import type { Person, Seed } from './target.js';
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set; bench/run.ts sets it`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const peopleCount = Number(requiredEnv('BENCH_PEOPLE'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: requiredEnv('DATABASE_URL'),
+    KEY_ENCRYPTION_KEY: requiredEnv('KEY_ENCRYPTION_KEY'),
+    MIGRATE_ON_START: 'true',
+    DEMO_DATA: 'false',
+    LOG_LEVEL: 'warn',
+  });
+  const context = await createNetidContext(config, createLogger(config.logLevel));
+  const command = (positionals: string[], values: Record<string, unknown>) => runCommand(context, positionals, values as Values);
+  try {
+    const admin: Person = { identifier: 'admin@bench.test', password: 'bench admin pass phrase' };
+    await command(['profile', 'create'], { email: admin.identifier, password: admin.password, 'first-name': 'Ada', 'last-name': 'Admin' });
+    const account = (await command(['account', 'create'], { admin: admin.identifier })) as { name: string; client_id: string; client_secret: string };
+
+    // Every virtual user has a profile of its own and is an active member of the account, as a real sign-in needs.
+    const people: Person[] = [];
+    for (let i = 0; i < peopleCount; i++) {
+      const person = { identifier: `person${i}@bench.test`, password: `bench pass phrase ${i}` };
+      await command(['profile', 'create'], {
+        email: person.identifier,
+        password: person.password,
+        'first-name': 'Bench',
+        'last-name': `Person ${i}`,
+      });
+      await command(['account', 'add-member'], { account: account.name, member: person.identifier });
+      people.push(person);
+    }
+    const service = (await command(['client', 'register'], { name: 'bench-service', 'grant-type': ['client_credentials'] })) as {
+      client_id: string;
+      client_secret: string;
+    };
+
+    const redirectUri = (accountClientUris(config.accountUrlPattern, account.name).redirect_uris as string[])[0]!;
+    const seed: Seed = {
+      accountClient: { clientId: account.client_id, clientSecret: account.client_secret, redirectUri },
+      serviceClient: { clientId: service.client_id, clientSecret: service.client_secret },
+      people,
+    };
+    process.stdout.write(`${JSON.stringify(seed)}\n`);
+  } finally {
+    await context.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench seed failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
