@@ -9,9 +9,8 @@ import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ServerInfo } from './target.js';
+import { TOKEN_LIFETIMES } from '../src/oidc/token-lifetimes.js';
 
-const HOUR = 60 * 60;
-const DAY = 24 * HOUR;
 const PERSON_ID = 'reference-person';
 const ACR_PASSWORD = 'urn:netid:acr:password';
 
@@ -118,18 +117,7 @@ function configuration(accountBase: string, secrets: { account: string; service:
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     rotateRefreshToken: true,
-    ttl: {
-      AccessToken: HOUR,
-      AuthorizationCode: 60,
-      ClientCredentials: 10 * 60,
-      IdToken: HOUR,
-      Interaction: HOUR,
-      Grant: 30 * DAY,
-      Session: 14 * DAY,
-      RefreshToken: (_ctx, _token, client) => (client.clientAuthMethod === 'none' ? DAY : 30 * DAY),
-      BackchannelAuthenticationRequest: 10 * 60,
-      DeviceCode: 10 * 60,
-    },
+    ttl: TOKEN_LIFETIMES,
   };
 }
 

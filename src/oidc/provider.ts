@@ -15,6 +15,7 @@ import type { InstallationSecrets } from './installation-secrets.js';
 import { membershipPrompt } from './membership-prompt.js';
 import { outgoingFetch } from './outgoing-fetch.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
+import { TOKEN_LIFETIMES } from './token-lifetimes.js';
 
 /** Authentication context classes NetID asserts in `acr`. */
 export const ACR = { password: 'urn:netid:acr:password' } as const;
@@ -35,8 +36,6 @@ export interface ProviderDependencies {
   allowPrivateNetworks: boolean;
 }
 
-const HOUR = 60 * 60;
-const DAY = 24 * HOUR;
 
 export function createProvider(deps: ProviderDependencies): Provider {
   const { issuer, views, profiles, memberships } = deps;
@@ -141,19 +140,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     // Every refresh rotates (RFC 9700 4.14.2); the adapter's reuse window absorbs racing instances.
     rotateRefreshToken: true,
 
-    ttl: {
-      AccessToken: HOUR,
-      AuthorizationCode: 60,
-      ClientCredentials: 10 * 60,
-      IdToken: HOUR,
-      Interaction: HOUR,
-      Grant: 30 * DAY,
-      Session: 14 * DAY,
-      // Public clients cannot keep a secret, so their refresh tokens live shorter (RFC 9700 4.14).
-      RefreshToken: (_ctx, _token, client) => (client.clientAuthMethod === 'none' ? DAY : 30 * DAY),
-      BackchannelAuthenticationRequest: 10 * 60,
-      DeviceCode: 10 * 60,
-    },
+    ttl: TOKEN_LIFETIMES,
 
     async renderError(ctx, out) {
       ctx.type = 'html';
