@@ -1,7 +1,4 @@
-import type { Membership } from '../db/memberships.js';
-import type { Profile } from '../db/profiles.js';
-
-export type AccountMembership = Membership & { account_name: string };
+import type { ClaimsMembership, ClaimsProfile } from '../db/claims-source.js';
 
 /** What NetID can state about a profile; oidc-provider filters it by scope and `claims`. */
 export type ProfileClaims = Record<string, unknown> & { sub: string };
@@ -21,8 +18,8 @@ const present = (value: string | null | undefined) => (value ? value : undefined
  * has none.
  */
 export function profileClaims(
-  profile: Profile,
-  membership: AccountMembership | undefined,
+  profile: ClaimsProfile,
+  membership: ClaimsMembership | undefined,
   photoUrl: (photo: string) => string,
 ): ProfileClaims {
   const givenName = present(membership?.first_name) ?? present(profile.first_name);

@@ -2,12 +2,12 @@ import type { JWK } from 'jose';
 import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { AuditQueries } from '../db/audit.js';
+import { createClaimsSourceQueries } from '../db/claims-source.js';
 import type { ClientQueries } from '../db/clients.js';
 import type { Database } from '../db/database.js';
 import type { MembershipQueries } from '../db/memberships.js';
-import type { ProfileQueries } from '../db/profiles.js';
 import type { Views } from '../views/render.js';
-import { createAdapterFactory } from './adapter.js';
+import { createModelStorage } from './adapter.js';
 import { accountIdOf } from './client-kind.js';
 import { profileClaims } from './claims.js';
 import { loadExistingGrant } from './grants.js';
@@ -26,7 +26,6 @@ export interface ProviderDependencies {
   db: Database;
   jwks: { keys: JWK[] };
   secrets: InstallationSecrets;
-  profiles: ProfileQueries;
   memberships: MembershipQueries;
   clients: ClientQueries;
   audit: AuditQueries;
@@ -38,7 +37,8 @@ export interface ProviderDependencies {
 
 
 export function createProvider(deps: ProviderDependencies): Provider {
-  const { issuer, views, profiles, memberships } = deps;
+  const { issuer, views, memberships } = deps;
+  const claimsSources = createClaimsSourceQueries(deps.db);
 
   const policy = interactionPolicy.base();
   // prompt=create opens the sign-up form (OpenID Connect "Initiating User Registration"); never needed otherwise.
@@ -47,8 +47,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const photoUrl = (photo: string) => `${issuer}/photos/${encodeURIComponent(photo)}`;
 
+  const storage = createModelStorage(deps.db, deps.clients);
+
   const configuration: Configuration = {
-    adapter: createAdapterFactory(deps.db, deps.clients),
+    adapter: storage.adapterFor,
     fetch: outgoingFetch({ allowPrivateNetworks: deps.allowPrivateNetworks }),
     jwks: deps.jwks as Configuration['jwks'],
     cookies: {
@@ -56,15 +58,14 @@ export function createProvider(deps: ProviderDependencies): Provider {
       names: { session: 'netid.session', interaction: 'netid.interaction', resume: 'netid.resume' },
     },
 
+    // oidc-provider knows the client before it looks up the person, so the membership comes in the same read.
     async findAccount(ctx, sub) {
-      const profile = await profiles.findById(sub);
-      if (!profile) return undefined;
+      const source = await claimsSources.find(sub, accountIdOf(ctx.oidc.client));
+      if (!source) return undefined;
       return {
-        accountId: profile.id,
+        accountId: source.profile.id,
         async claims() {
-          const accountId = accountIdOf(ctx.oidc.client);
-          const membership = accountId ? await memberships.find(accountId, profile.id) : undefined;
-          return profileClaims(profile, membership, photoUrl);
+          return profileClaims(source.profile, source.membership, photoUrl);
         },
       };
     },
@@ -153,6 +154,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(issuer, configuration);
   provider.proxy = deps.trustProxy;
+
+  // First, so it wraps everything else oidc-provider runs for a request.
+  provider.use(storage.trackRequest);
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     deps.logger.error({ err: error, path: ctx.path }, 'oidc-provider server error');

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { Profile } from '../../src/db/profiles.js';
-import { profileClaims, type AccountMembership } from '../../src/oidc/claims.js';
+import type { ClaimsMembership } from '../../src/db/claims-source.js';
+import { profileClaims } from '../../src/oidc/claims.js';
 
 const photoUrl = (photo: string) => `https://id.example.com/photos/${photo}`;
 
@@ -22,10 +23,8 @@ function profile(overrides: Partial<Profile> = {}): Profile {
   };
 }
 
-function membership(overrides: Partial<AccountMembership> = {}): AccountMembership {
+function membership(overrides: Partial<ClaimsMembership> = {}): ClaimsMembership {
   return {
-    account_id: '1f3c9b2e-4d5a-4b6c-8d7e-9f0a1b2c3d4e',
-    profile_id: '7d1e1c52-8a0e-4f7e-9a4c-0b8c2a7d3f10',
     account_name: 'analytical-engines',
     role: 'user',
     state: 'active',
@@ -34,7 +33,6 @@ function membership(overrides: Partial<AccountMembership> = {}): AccountMembersh
     photo: null,
     mobile_phone: null,
     contact_email: null,
-    created_at: new Date('2025-02-01T00:00:00Z'),
     updated_at: new Date('2025-02-01T00:00:00Z'),
     ...overrides,
   };
