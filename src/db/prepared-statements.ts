@@ -58,10 +58,14 @@ const PREPARED_STATEMENTS_UNAVAILABLE = new Set(['26000', '42P05']);
 /** Pools found to be behind such a PgBouncer: all their connections go through it, or none does. */
 const unnamedOnly = new WeakSet<object>();
 
+/** PostgreSQL through the pg driver, as opposed to the embedded PGlite database. */
+export function usesPgDriver(db: Database): boolean {
+  return (db.client as Knex.Client).config.client === 'pg';
+}
+
 /** Runs prepared statements on the database's own pool, so they count against the same connection budget. */
 export function createStatementRunner(db: Database): StatementRunner {
-  const driver = (db.client as Knex.Client).config.client;
-  if (driver !== 'pg') {
+  if (!usesPgDriver(db)) {
     return async <Row>(statement: PreparedStatement, values: unknown[]) => {
       const result = await db.raw(statement.sql, values as Knex.RawBinding[]);
       return { rows: (result.rows ?? []) as Row[], rowCount: Number(result.rowCount ?? result.affectedRows ?? 0) };

@@ -3,6 +3,7 @@ import type { ClientQueries } from '../db/clients.js';
 import type { Database } from '../db/database.js';
 import { createStatementRunner, preparedStatement } from '../db/prepared-statements.js';
 import { createModelLookup } from './model-lookup.js';
+import { createRequestWrites } from './request-writes.js';
 
 /**
  * A rotated refresh token stays usable this long after its first use, so two
@@ -35,13 +36,6 @@ const statements = {
     'model_find_by_user_code',
     `select payload, consumed_at from oidc_models where model = ? and user_code = ? and ${LIVE} limit 1`,
   ),
-  upsert: preparedStatement(
-    'model_upsert',
-    `insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at) values (?, ?, ?, ?, ?, ?, ?)
-     on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
-       user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
-  ),
-  consume: preparedStatement('model_consume', 'update oidc_models set consumed_at = now() where model = ? and id = ? and consumed_at is null'),
   destroy: preparedStatement('model_destroy', 'delete from oidc_models where model = ? and id = ?'),
   revokeByGrantId: preparedStatement('model_revoke_by_grant', 'delete from oidc_models where grant_id = ?'),
 };
@@ -67,30 +61,36 @@ function forgetPrefetchedGrant(grantId: string): void {
   if (request) prefetchedGrants.get(request)?.delete(grantId);
 }
 
-/** oidc-provider's storage: one `oidc_models` table for every model, clients from `clients`. */
-export function createAdapterFactory(db: Database, clients: ClientQueries) {
+/**
+ * oidc-provider's storage: one `oidc_models` table for every model, clients
+ * from `clients`. `trackRequest` goes into oidc-provider's middleware so that
+ * a request's writes reach the database together (src/oidc/request-writes.ts).
+ */
+export function createModelStorage(db: Database, clients: ClientQueries) {
   const run = createStatementRunner(db);
   const lookUp = createModelLookup(run);
+  const writes = createRequestWrites(db, run);
 
   class ModelAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Grant') forgetPrefetchedGrant(id);
-      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-      await run(statements.upsert, [
-        this.model,
+      await writes.write(currentRequest(), {
+        kind: 'upsert',
+        model: this.model,
         id,
-        JSON.stringify(payload),
-        payload.grantId ?? null,
-        payload.userCode ?? null,
-        payload.uid ?? null,
-        expiresAt,
-      ]);
+        payload: JSON.stringify(payload),
+        grantId: payload.grantId ?? null,
+        userCode: payload.userCode ?? null,
+        uid: payload.uid ?? null,
+        expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      });
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       const request = currentRequest();
+      await writes.flush(request);
       if (this.model === 'Grant' && request) {
         const prefetched = prefetchedGrants.get(request);
         if (prefetched?.has(id)) {
@@ -114,24 +114,28 @@ export function createAdapterFactory(db: Database, clients: ClientQueries) {
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      await writes.flush(currentRequest());
       return toPayload((await run<ModelRow>(statements.findByUid, [this.model, uid])).rows[0], this.model);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      await writes.flush(currentRequest());
       return toPayload((await run<ModelRow>(statements.findByUserCode, [this.model, userCode])).rows[0], this.model);
     }
 
     async consume(id: string): Promise<void> {
-      await run(statements.consume, [this.model, id]);
+      await writes.write(currentRequest(), { kind: 'consume', model: this.model, id });
     }
 
     async destroy(id: string): Promise<void> {
       if (this.model === 'Grant') forgetPrefetchedGrant(id);
+      await writes.flush(currentRequest());
       await run(statements.destroy, [this.model, id]);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
       forgetPrefetchedGrant(grantId);
+      await writes.flush(currentRequest());
       // Codes and tokens issued under the grant go at once; oidc-provider destroys the Grant row itself.
       await run(statements.revokeByGrantId, [grantId]);
     }
@@ -155,8 +159,11 @@ export function createAdapterFactory(db: Database, clients: ClientQueries) {
     async revokeByGrantId(): Promise<void> {}
   }
 
-  return function adapterFor(model: string): Adapter {
-    return model === 'Client' ? new ClientAdapter() : new ModelAdapter(model);
+  return {
+    adapterFor(model: string): Adapter {
+      return model === 'Client' ? new ClientAdapter() : new ModelAdapter(model);
+    },
+    trackRequest: writes.trackRequest,
   };
 }
 

@@ -128,6 +128,36 @@ describe.each(backends)('an account signs a person in with authorization code + 
     await expect(exchangeCode(client, callback, pending)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  test('a refresh whose tokens cannot be stored answers server_error and uses nothing up', async () => {
+    const agent = new UserAgent(netid.issuer);
+    const pending = await startAuthorization(client, redirectUri, { scope: 'openid offline_access', prompt: 'consent' });
+    const tokens = await exchangeCode(client, await signInThroughForms(agent, pending.url, admin.email, admin.password), pending);
+    const refreshTokens = async () => Number((await database.db('oidc_models').where('model', 'RefreshToken').count({ n: '*' }))[0]!.n);
+    const before = await refreshTokens();
+
+    // The database refuses new access tokens, as a full disk or a lost connection would.
+    await database.db.raw("create function refuse_access_tokens() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$");
+    await database.db.raw(
+      "create trigger refuse_access_tokens before insert on oidc_models for each row when (new.model = 'AccessToken') execute function refuse_access_tokens()",
+    );
+    try {
+      const failure = (await oidc.refreshTokenGrant(client, tokens.refresh_token!).catch((error: unknown) => error)) as { cause?: Response };
+      // A standard OAuth error body, never a stack trace; the status is 500 as for any server_error.
+      expect(failure.cause?.status).toBe(500);
+      expect(await failure.cause!.json()).toEqual({ error: 'server_error' });
+    } finally {
+      await database.db.raw('drop trigger refuse_access_tokens on oidc_models');
+      await database.db.raw('drop function refuse_access_tokens()');
+    }
+
+    // Neither half of the refresh was kept: no new refresh token, and the one presented is not used up.
+    expect(await refreshTokens()).toBe(before);
+    const presented = await database.db('oidc_models').where({ model: 'RefreshToken', id: tokens.refresh_token! }).first('consumed_at');
+    expect(presented).toEqual({ consumed_at: null });
+    const refreshed = await oidc.refreshTokenGrant(client, tokens.refresh_token!);
+    expect(refreshed.refresh_token).toBeDefined();
+  });
+
   test('a wrong client secret gets invalid_client', async () => {
     const agent = new UserAgent(netid.issuer);
     const pending = await startAuthorization(client, redirectUri);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/g
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { createClientQueries } from '../../src/db/clients.js';
 import type { Database } from '../../src/db/database.js';
-import { createAdapterFactory, deleteExpiredModels, REFRESH_TOKEN_REUSE_SECONDS } from '../../src/oidc/adapter.js';
+import { createModelStorage, deleteExpiredModels, REFRESH_TOKEN_REUSE_SECONDS } from '../../src/oidc/adapter.js';
 import { createSealer } from '../../src/security/sealing.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 
@@ -20,7 +20,7 @@ describe.each(backends)('oidc-provider adapter on %s', (backend) => {
     database = await createTestDatabase(backend);
     db = database.db;
     clients = createClientQueries(db, createSealer(randomBytes(32)));
-    adapterFor = createAdapterFactory(db, clients);
+    adapterFor = createModelStorage(db, clients).adapterFor;
   });
 
   afterAll(async () => {
