@@ -13,14 +13,16 @@ export interface ModelRow {
 /** Lookups of one id under this many models at once get a statement of their own; more is never asked. */
 const MAX_MODELS = 4;
 
-function lookupStatement(models: number): PreparedStatement {
+export function lookupStatement(models: number): PreparedStatement {
   const placeholders = Array.from({ length: models }, () => '?').join(', ');
   return preparedStatement(
     `model_lookup_${models}`,
-    `select t.model, t.payload, t.consumed_at, t.grant_id, g.payload as grant_payload
+    // The grant by key in a subquery rather than a join: a plan made while the table held no
+    // grants scanned every grant for each lookup once there were many.
+    `select t.model, t.payload, t.consumed_at, t.grant_id,
+            (select g.payload from oidc_models g
+              where g.model = 'Grant' and g.id = t.grant_id and (g.expires_at is null or g.expires_at > now())) as grant_payload
        from oidc_models t
-       left join oidc_models g
-         on g.model = 'Grant' and g.id = t.grant_id and (g.expires_at is null or g.expires_at > now())
       where t.id = ? and t.model in (${placeholders}) and (t.expires_at is null or t.expires_at > now())`,
   );
 }

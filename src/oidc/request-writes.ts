@@ -27,16 +27,16 @@ export const writeStatements = {
   // Only the first use counts: a later one must not restart the refresh-token reuse window.
   consume: preparedStatement('model_consume', 'update oidc_models set consumed_at = now() where model = ? and id = ? and consumed_at is null'),
   /**
-   * Any number of consumes and upserts of distinct rows as one statement: one
-   * round trip and one commit, all of them or none. Rows must be distinct
-   * because the parts of one statement all see the table as it was before it.
+   * At most one consume and any number of upserts of distinct rows as one
+   * statement: one round trip and one commit, all of them or none. Rows must
+   * be distinct because the parts of one statement all see the table as it
+   * was before it. The consume names its row by key, never by a join with a
+   * list: a plan made while the table was small would read all of it.
    */
   batch: preparedStatement(
     'model_write_batch',
     `with consumed as (
-       update oidc_models t set consumed_at = now()
-         from unnest(?::text[], ?::text[]) as c(model, id)
-        where t.model = c.model and t.id = c.id and t.consumed_at is null
+       update oidc_models set consumed_at = now() where model = ? and id = ? and consumed_at is null
      ), upserted as (
        insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
        select * from unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
@@ -56,11 +56,11 @@ function singleStatement(write: ModelWrite): [PreparedStatement, unknown[]] {
 }
 
 function batchValues(writes: ModelWrite[]): unknown[] {
-  const consumes = writes.filter((write) => write.kind === 'consume');
+  const consume = writes.find((write) => write.kind === 'consume');
   const upserts = writes.filter((write) => write.kind === 'upsert');
   return [
-    consumes.map((write) => write.model),
-    consumes.map((write) => write.id),
+    consume?.model ?? null,
+    consume?.id ?? null,
     upserts.map((write) => write.model),
     upserts.map((write) => write.id),
     upserts.map((write) => write.payload),
@@ -120,8 +120,12 @@ export function createRequestWrites(db: Database, run: StatementRunner) {
     async write(request: object | undefined, write: ModelWrite): Promise<void> {
       const tracked = request && requests.get(request);
       if (!tracked) return writeNow([write]);
-      // Two writes of one row cannot share a statement: the earlier ones go first.
-      if (tracked.pending.some((queued) => queued.model === write.model && queued.id === write.id)) {
+      // Two writes of one row, or two consumes, cannot share a statement: the earlier ones go first.
+      if (
+        tracked.pending.some(
+          (queued) => (queued.model === write.model && queued.id === write.id) || (queued.kind === 'consume' && write.kind === 'consume'),
+        )
+      ) {
         await flushTracked(tracked);
       }
       tracked.pending.push(write);

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Database } from '../../src/db/database.js';
+import type { PreparedStatement } from '../../src/db/prepared-statements.js';
+import { lookupStatement } from '../../src/oidc/model-lookup.js';
+import { writeStatements } from '../../src/oidc/request-writes.js';
+import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Cond'?: string;
+  Plans?: PlanNode[];
+}
+
+function nodesOf(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
+}
+
+/**
+ * PostgreSQL plans a prepared statement once per connection and may keep that
+ * plan while oidc_models grows from empty to millions of rows. Each hot
+ * statement must therefore reach its rows by key in the plan made for an
+ * empty, never-analysed table, not only once statistics say it is large.
+ */
+describe('hot statements on PostgreSQL, planned on an empty table', () => {
+  let database: TestDatabase;
+  let db: Database;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    db = database.db;
+  });
+
+  afterAll(async () => {
+    await database?.dispose();
+  });
+
+  async function genericPlan(statement: PreparedStatement, values: string[]): Promise<PlanNode[]> {
+    return db.transaction(async (trx) => {
+      await trx.raw('set local plan_cache_mode = force_generic_plan');
+      await trx.raw(`prepare netid_plan_probe as ${statement.text}`);
+      try {
+        const result = await trx.raw(`explain (format json) execute netid_plan_probe(${values.join(', ')})`);
+        return nodesOf((result.rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+      } finally {
+        await trx.raw('deallocate netid_plan_probe');
+      }
+    });
+  }
+
+  const onModels = (nodes: PlanNode[]) => nodes.filter((node) => node['Relation Name'] === 'oidc_models');
+
+  test('a token lookup reads the token and its grant by key', async () => {
+    const nodes = await genericPlan(lookupStatement(2), ["'token-value'", "'AccessToken'", "'ClientCredentials'"]);
+    const scans = onModels(nodes);
+    expect(scans.length).toBeGreaterThanOrEqual(2);
+    for (const scan of scans) {
+      expect(scan['Node Type']).toMatch(/^Index (Only )?Scan$/);
+      // Both key columns: model alone would walk every grant.
+      expect(scan['Index Cond']).toMatch(/\bmodel\b/);
+      expect(scan['Index Cond']).toMatch(/\bid\b/);
+    }
+  });
+
+  test('the write batch consumes its one row by key', async () => {
+    const nodes = await genericPlan(writeStatements.batch, [
+      "'RefreshToken'",
+      "'old-token'",
+      "'{RefreshToken,AccessToken}'",
+      "'{new-refresh,new-access}'",
+      `array['{}','{}']::jsonb[]`,
+      "'{grant-1,grant-1}'",
+      "'{NULL,NULL}'",
+      "'{NULL,NULL}'",
+      'array[now(), now()]',
+    ]);
+    expect(nodes.map((node) => node['Node Type'])).not.toContain('Seq Scan');
+    const reads = onModels(nodes).filter((node) => node['Node Type'] !== 'ModifyTable');
+    for (const read of reads) {
+      expect(read['Index Cond']).toMatch(/\bmodel\b/);
+      expect(read['Index Cond']).toMatch(/\bid\b/);
+    }
+  });
+});
