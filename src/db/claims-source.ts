@@ -15,7 +15,8 @@ export type ClaimsMembership = Pick<
   'role' | 'state' | 'first_name' | 'last_name' | 'photo' | 'mobile_phone' | 'contact_email' | 'updated_at'
 > & { account_name: string };
 
-interface ClaimsRow extends ClaimsProfile {
+/** The columns CLAIMS_COLUMNS selects; all null when no profile matched. */
+export interface ClaimsRow extends ClaimsProfile {
   m_role: Membership['role'] | null;
   m_state: Membership['state'];
   m_first_name: string | null;
@@ -27,6 +28,12 @@ interface ClaimsRow extends ClaimsProfile {
   account_name: string;
 }
 
+/** What claims read, from profiles `p`, memberships `m` and accounts `a`; shared with the token lookup (src/oidc/model-lookup.ts). */
+export const CLAIMS_COLUMNS = `p.id, p.email, p.email_verified, p.phone, p.phone_verified, p.first_name, p.last_name, p.photo, p.locale, p.updated_at,
+  m.role as m_role, m.state as m_state, m.first_name as m_first_name, m.last_name as m_last_name, m.photo as m_photo,
+  m.mobile_phone as m_mobile_phone, m.contact_email as m_contact_email, m.updated_at as m_updated_at,
+  a.name as account_name`;
+
 /**
  * Profile and membership in one statement: every token an account's client
  * gets (code exchange, refresh, userinfo) needs both, and two queries were
@@ -34,10 +41,7 @@ interface ClaimsRow extends ClaimsProfile {
  */
 const readClaims = preparedStatement(
   'claims_source',
-  `select p.id, p.email, p.email_verified, p.phone, p.phone_verified, p.first_name, p.last_name, p.photo, p.locale, p.updated_at,
-          m.role as m_role, m.state as m_state, m.first_name as m_first_name, m.last_name as m_last_name, m.photo as m_photo,
-          m.mobile_phone as m_mobile_phone, m.contact_email as m_contact_email, m.updated_at as m_updated_at,
-          a.name as account_name
+  `select ${CLAIMS_COLUMNS}
      from profiles p
      left join memberships m on m.profile_id = p.id and m.account_id = ?::uuid
      left join accounts a on a.id = m.account_id
@@ -47,10 +51,45 @@ const readClaims = preparedStatement(
 // Subjects come from NetID's own tokens; anything else cannot name a profile and must not reach a uuid cast.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** SQL that turns a text expression into a uuid, or null when it is not one, instead of failing the statement. */
+export function uuidOrNull(expression: string): string {
+  return `case when ${expression} ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then (${expression})::uuid end`;
+}
+
 export interface ClaimsSource {
   profile: ClaimsProfile;
   /** Present when the client is an account's and the profile is a member of it (in any state). */
   membership: ClaimsMembership | undefined;
+}
+
+/** Splits a row of CLAIMS_COLUMNS into the profile and the membership it found. */
+export function claimsSourceFrom(row: ClaimsRow): ClaimsSource {
+  const profile: ClaimsProfile = {
+    id: row.id,
+    email: row.email,
+    email_verified: row.email_verified,
+    phone: row.phone,
+    phone_verified: row.phone_verified,
+    first_name: row.first_name,
+    last_name: row.last_name,
+    photo: row.photo,
+    locale: row.locale,
+    updated_at: row.updated_at,
+  };
+  const membership: ClaimsMembership | undefined = row.m_role
+    ? {
+        role: row.m_role,
+        state: row.m_state,
+        first_name: row.m_first_name,
+        last_name: row.m_last_name,
+        photo: row.m_photo,
+        mobile_phone: row.m_mobile_phone,
+        contact_email: row.m_contact_email,
+        updated_at: row.m_updated_at,
+        account_name: row.account_name,
+      }
+    : undefined;
+  return { profile, membership };
 }
 
 export function createClaimsSourceQueries(db: Database) {
@@ -60,33 +99,7 @@ export function createClaimsSourceQueries(db: Database) {
     async find(profileId: string, accountId: string | undefined): Promise<ClaimsSource | undefined> {
       if (!UUID.test(profileId) || (accountId !== undefined && !UUID.test(accountId))) return undefined;
       const row = (await run<ClaimsRow>(readClaims, [accountId ?? null, profileId])).rows[0];
-      if (!row) return undefined;
-      const profile: ClaimsProfile = {
-        id: row.id,
-        email: row.email,
-        email_verified: row.email_verified,
-        phone: row.phone,
-        phone_verified: row.phone_verified,
-        first_name: row.first_name,
-        last_name: row.last_name,
-        photo: row.photo,
-        locale: row.locale,
-        updated_at: row.updated_at,
-      };
-      const membership: ClaimsMembership | undefined = row.m_role
-        ? {
-            role: row.m_role,
-            state: row.m_state,
-            first_name: row.m_first_name,
-            last_name: row.m_last_name,
-            photo: row.m_photo,
-            mobile_phone: row.m_mobile_phone,
-            contact_email: row.m_contact_email,
-            updated_at: row.m_updated_at,
-            account_name: row.account_name,
-          }
-        : undefined;
-      return { profile, membership };
+      return row ? claimsSourceFrom(row) : undefined;
     },
   };
 }

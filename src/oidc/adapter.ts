@@ -3,6 +3,7 @@ import type { ClientQueries } from '../db/clients.js';
 import type { Database } from '../db/database.js';
 import { createStatementRunner, preparedStatement } from '../db/prepared-statements.js';
 import { createModelLookup } from './model-lookup.js';
+import { createRequestPrefetch } from './request-prefetch.js';
 import { createRequestWrites } from './request-writes.js';
 
 /**
@@ -46,20 +47,10 @@ const GRANT_BOUND = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode',
 /** The request oidc-provider is handling, if any (its own AsyncLocalStorage). */
 const currentRequest = (): object | undefined => (Provider as unknown as { ctx?: object }).ctx;
 
-/**
- * Grants read together with a token (src/oidc/model-lookup.ts), kept for the
- * rest of that request only: introspection, userinfo and the token endpoint
- * read a token and then its grant, and one join makes that one round trip
- * instead of two. An entry is used once and dropped when the request itself
- * writes the grant, so no request sees a grant older than the moment it read
- * the token.
- */
-const prefetchedGrants = new WeakMap<object, Map<string, AdapterPayload | undefined>>();
+/** Routes that, after reading a token, look up the person it was issued for. */
+const READS_THE_PERSON = new Set(['token', 'userinfo']);
 
-function forgetPrefetchedGrant(grantId: string): void {
-  const request = currentRequest();
-  if (request) prefetchedGrants.get(request)?.delete(grantId);
-}
+const routeOf = (request: object): string | undefined => (request as { oidc?: { route?: string } }).oidc?.route;
 
 /**
  * oidc-provider's storage: one `oidc_models` table for every model, clients
@@ -70,12 +61,13 @@ export function createModelStorage(db: Database, clients: ClientQueries) {
   const run = createStatementRunner(db);
   const lookUp = createModelLookup(run);
   const writes = createRequestWrites(db, run);
+  const prefetch = createRequestPrefetch();
 
   class ModelAdapter implements Adapter {
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      if (this.model === 'Grant') forgetPrefetchedGrant(id);
+      if (this.model === 'Grant') prefetch.forgetGrant(currentRequest(), id);
       await writes.write(currentRequest(), {
         kind: 'upsert',
         model: this.model,
@@ -91,24 +83,18 @@ export function createModelStorage(db: Database, clients: ClientQueries) {
     async find(id: string): Promise<AdapterPayload | undefined> {
       const request = currentRequest();
       await writes.flush(request);
-      if (this.model === 'Grant' && request) {
-        const prefetched = prefetchedGrants.get(request);
-        if (prefetched?.has(id)) {
-          const grant = prefetched.get(id);
-          prefetched.delete(id);
-          return grant;
-        }
+      if (this.model === 'Grant') {
+        const prefetched = prefetch.takeGrant(request, id);
+        if (prefetched.found) return prefetched.value;
       }
       // Outside oidc-provider's requests (NetID's own pages, commands) there is nothing to share a read with.
       if (!request) return toPayload((await run<ModelRow>(statements.find, [this.model, id])).rows[0], this.model);
-      const row = await lookUp(this.model, id);
-      if (row?.grant_id && GRANT_BOUND.has(this.model)) {
-        let prefetched = prefetchedGrants.get(request);
-        if (!prefetched) {
-          prefetched = new Map();
-          prefetchedGrants.set(request, prefetched);
-        }
-        prefetched.set(row.grant_id, row.grant_payload ?? undefined);
+      const grantBound = GRANT_BOUND.has(this.model);
+      const row = await lookUp(this.model, id, grantBound && READS_THE_PERSON.has(routeOf(request) ?? ''));
+      if (row?.grant_id && grantBound) prefetch.putGrant(request, row.grant_id, row.grant_payload ?? undefined);
+      const profileId = row?.payload.accountId;
+      if (row?.claims && typeof profileId === 'string') {
+        prefetch.putClaims(request, profileId, row.claims.accountId, row.claims.source ?? undefined);
       }
       return toPayload(row, this.model);
     }
@@ -128,13 +114,13 @@ export function createModelStorage(db: Database, clients: ClientQueries) {
     }
 
     async destroy(id: string): Promise<void> {
-      if (this.model === 'Grant') forgetPrefetchedGrant(id);
+      if (this.model === 'Grant') prefetch.forgetGrant(currentRequest(), id);
       await writes.flush(currentRequest());
       await run(statements.destroy, [this.model, id]);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      forgetPrefetchedGrant(grantId);
+      prefetch.forgetGrant(currentRequest(), grantId);
       await writes.flush(currentRequest());
       // Codes and tokens issued under the grant go at once; oidc-provider destroys the Grant row itself.
       await run(statements.revokeByGrantId, [grantId]);
@@ -164,6 +150,8 @@ export function createModelStorage(db: Database, clients: ClientQueries) {
       return model === 'Client' ? new ClientAdapter() : new ModelAdapter(model);
     },
     trackRequest: writes.trackRequest,
+    /** The claims read with the token this request presented, if they were (src/oidc/request-prefetch.ts). */
+    takePrefetchedClaims: prefetch.takeClaims,
   };
 }
 

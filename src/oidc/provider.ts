@@ -58,9 +58,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
       names: { session: 'netid.session', interaction: 'netid.interaction', resume: 'netid.resume' },
     },
 
-    // oidc-provider knows the client before it looks up the person, so the membership comes in the same read.
+    // oidc-provider knows the client before it looks up the person, so the membership comes in the same
+    // read, or was read with the token the request presented.
     async findAccount(ctx, sub) {
-      const source = await claimsSources.find(sub, accountIdOf(ctx.oidc.client));
+      const accountId = accountIdOf(ctx.oidc.client);
+      const prefetched = storage.takePrefetchedClaims(ctx, sub, accountId);
+      const source = prefetched.found ? prefetched.value : await claimsSources.find(sub, accountId);
       if (!source) return undefined;
       return {
         accountId: source.profile.id,

@@ -62,6 +62,16 @@ describe('hot statements on PostgreSQL, planned on an empty table', () => {
     }
   });
 
+  test("a token lookup with the person's claims reads the profile, the client, the membership and the account by key", async () => {
+    const nodes = await genericPlan(lookupStatement(1, true), ["'token-value'", "'RefreshToken'"]);
+    expect(nodes.map((node) => node['Node Type'])).not.toContain('Seq Scan');
+    const read = new Set(nodes.map((node) => node['Relation Name']).filter(Boolean));
+    expect(read).toEqual(new Set(['oidc_models', 'profiles', 'clients', 'memberships', 'accounts']));
+    for (const node of nodes.filter((node) => node['Relation Name'])) {
+      expect(node['Node Type']).toMatch(/^Index (Only )?Scan$/);
+    }
+  });
+
   test('the write batch consumes its one row by key', async () => {
     const nodes = await genericPlan(writeStatements.batch, [
       "'RefreshToken'",
