@@ -80,7 +80,7 @@ async function deliverTo(provider: Provider, logger: Logger, clientId: string, s
  * URI may carry credentials in its query, and the error oidc-provider throws
  * for a bad status names that URI and holds the whole response.
  */
-function reasonOf(error: unknown): string {
+export function reasonOf(error: unknown): string {
   const failure = error as { name?: string; message?: string; cause?: { code?: string; message?: string }; response?: { status?: number } };
   if (typeof failure.response?.status === 'number') return `receiver answered ${failure.response.status}`;
   if (failure.name === 'TimeoutError' || failure.name === 'AbortError') return 'receiver did not answer in time';

@@ -8,6 +8,7 @@ import type { Database } from '../db/database.js';
 import type { MembershipQueries } from '../db/memberships.js';
 import type { Views } from '../views/render.js';
 import { createModelStorage } from './adapter.js';
+import { reasonOf } from './backchannel-logout.js';
 import { accountIdOf } from './client-kind.js';
 import { profileClaims } from './claims.js';
 import { loadExistingGrant } from './grants.js';
@@ -163,6 +164,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     deps.logger.error({ err: error, path: ctx.path }, 'oidc-provider server error');
+  });
+  // A sign-out at NetID (end_session) tells accounts by back-channel; one that was not told keeps its session.
+  provider.on('backchannel.error', (_ctx: KoaContextWithOIDC, error: unknown, client: { clientId: string }) => {
+    deps.logger.warn({ clientId: client.clientId, reason: reasonOf(error) }, 'back-channel logout not delivered');
   });
 
   // RFC 6749 5.2 names a grant type the client may not use `unauthorized_client`; oidc-provider says invalid_request.

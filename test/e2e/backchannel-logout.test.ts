@@ -234,4 +234,26 @@ describe.each(backends)("accounts are told when NetID itself ends a profile's se
     await signInToNetwork(again, person.email, 'recovered despite the receivers');
     expect((await again.page('/network')).document.querySelector('#profile-name')).not.toBeNull();
   });
+
+  test('a sign-out at NetID that an account refuses to hear still signs the person out, and is logged without secrets', async () => {
+    const warnings = jest.spyOn(netid.context.logger, 'warn');
+    const person = await createPerson(netid.context);
+    const failing = await listeningAccount(person, { status: 500, query: '?key=receiver-secret' });
+    const browser = new UserAgent(netid.issuer);
+    await signInTo(browser, failing, person);
+
+    const confirm = await browser.page('/session/end');
+    const signedOut = await browser.submit(confirm, 'form#op\\.logoutForm', { logout: 'yes' });
+    expect(isPage(signedOut) ? signedOut.status : 200).toBe(200);
+    await failing.receiver.next();
+
+    expect(warnings.mock.calls.map(([fields]) => fields)).toContainEqual({ clientId: failing.created.clientId, reason: 'receiver answered 500' });
+    const text = JSON.stringify(warnings.mock.calls);
+    expect(text).not.toContain('receiver-secret');
+    expect(text).not.toContain(failing.receiver.deliveries[0]!.form.get('logout_token')!);
+    // Signed out at NetID all the same: the account's next sign-in asks for the password.
+    const again = await startAuthorization(failing.config, failing.redirectUri);
+    const page = await browser.request(again.url.toString());
+    expect(isPage(page) && page.document.querySelector('form[action$="/login"]')).toBeTruthy();
+  });
 });
