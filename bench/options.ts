@@ -12,13 +12,15 @@ export interface BenchOptions {
   json: string | undefined;
   /** Folder for V8 CPU profiles of the NetID processes, written when they stop. */
   cpuProfileDir: string | undefined;
+  /** Print PostgreSQL's most expensive statements over the run (pg_stat_statements). */
+  pgStats: boolean;
   /** Minutes of sustained sign-ins for the memory check; replaces the scenario table when given. */
   soakMinutes: number | undefined;
 }
 
 export const USAGE = `npm run bench -- [--duration SECONDS] [--repeats N] [--connections N] [--quick]
                     [--instances 1|2] [--only name,name] [--json FILE] [--cpu-prof DIR]
-                    [--soak MINUTES]
+                    [--pg-stats] [--soak MINUTES]
 
   --duration     seconds of load per scenario, per server and repeat (default 10)
   --repeats      runs per scenario and server; medians are reported (default 3)
@@ -29,6 +31,8 @@ export const USAGE = `npm run bench -- [--duration SECONDS] [--repeats N] [--con
   --only         scenarios to run: ${SCENARIO_NAMES.join(', ')}
   --json         also write the results to FILE
   --cpu-prof     write CPU profiles of the NetID processes into DIR
+  --pg-stats     load pg_stat_statements into the cluster and print the statements
+                 that took PostgreSQL the most time over the scenarios
   --soak         instead of the table: MINUTES of password sign-ins against NetID,
                  sampling its RSS and the model table (the memory check uses 5)`;
 
@@ -55,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
         only: { type: 'string' },
         json: { type: 'string' },
         'cpu-prof': { type: 'string' },
+        'pg-stats': { type: 'boolean' },
         soak: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -88,6 +93,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     scenarios,
     json: values.json,
     cpuProfileDir: values['cpu-prof'],
+    pgStats: values['pg-stats'] ?? false,
     soakMinutes: values.soak === undefined ? undefined : positiveInteger('soak', values.soak, 5),
   };
 }

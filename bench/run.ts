@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startPostgresCluster, type PostgresCluster } from '../test/support/postgres-cluster.js';
+import { resetStatementStats, STATEMENT_STATS_SETTINGS, statementStatsReport } from './statement-stats.js';
 import { REPOSITORY, startJsonLineServer, stopAllChildren, type ChildServer } from './child-server.js';
 import { postmasterPid, processCpuMs, processTreeCpuMs } from './cpu-time.js';
 import type { LoadSettings } from './load.js';
@@ -155,7 +156,7 @@ async function main(): Promise<number> {
 
   try {
     log('Starting a throw-away PostgreSQL cluster...');
-    cluster = await startPostgresCluster();
+    cluster = await startPostgresCluster(options.pgStats ? STATEMENT_STATS_SETTINGS : {});
     const databaseUrl = await createBenchDatabase(cluster.url, 'netid_bench');
     const keyEncryptionKey = randomBytes(32).toString('hex');
     log(`Migrating and seeding (${options.connections} profiles, one per virtual user)...`);
@@ -181,11 +182,14 @@ async function main(): Promise<number> {
     const servers: Servers = { netid, reference, fleet, postmaster: postmasterPid(cluster.dataDirectory) };
 
     const before = await modelTableSize(databaseUrl);
+    if (options.pgStats) await resetStatementStats(databaseUrl);
     const results: ScenarioResult[] = [];
     for (const name of options.scenarios) {
       log(`Scenario ${name}...`);
       results.push(await measureScenario(SCENARIOS[name], servers, options));
     }
+    // Read before the benchmark's own queries below would show in it.
+    const statementStats = options.pgStats ? await statementStatsReport(databaseUrl) : undefined;
     const after = await modelTableSize(databaseUrl);
 
     const report: BenchReport = {
@@ -198,6 +202,7 @@ async function main(): Promise<number> {
     };
     process.stdout.write(formatReport(report));
     log(`oidc_models by model after the run: ${JSON.stringify(after.byModel)}`);
+    if (statementStats) log(`\nPostgreSQL's most expensive statements over the scenarios:\n${statementStats}`);
     if (options.json) {
       fs.writeFileSync(options.json, `${JSON.stringify(reportJson(report), null, 2)}\n`);
       log(`Wrote ${options.json}`);

@@ -125,7 +125,8 @@ function tail(file: string, lines = 20): string {
   }
 }
 
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+/** `extraSettings` go into postgresql.conf after the cluster's own (the benchmark's statement statistics). */
+export async function startPostgresCluster(extraSettings: Record<string, string> = {}): Promise<PostgresCluster> {
   const binDirectory = findServerBinaries();
   const asServerUser = process.getuid?.() === 0;
   const owner = asServerUser ? await lookUpServerUser() : undefined;
@@ -150,7 +151,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   try {
     if (owner) fs.chownSync(folder, owner.uid, owner.gid);
     await run('initdb', ['-D', dataDirectory, '-A', 'trust', '-U', superuser, '-E', 'UTF8', '--locale=C', '--no-sync']);
-    const settings = { ...serverSettings, unix_socket_directories: shellQuote(folder) };
+    const settings = { ...serverSettings, unix_socket_directories: shellQuote(folder), ...extraSettings };
     fs.appendFileSync(
       path.join(dataDirectory, 'postgresql.conf'),
       `\n# netid test cluster\n${Object.entries(settings).map(([key, value]) => `${key} = ${value}`).join('\n')}\n`,
