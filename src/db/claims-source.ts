@@ -49,11 +49,12 @@ const readClaims = preparedStatement(
 );
 
 // Subjects come from NetID's own tokens; anything else cannot name a profile and must not reach a uuid cast.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+const UUID = new RegExp(UUID_PATTERN, 'i');
 
 /** SQL that turns a text expression into a uuid, or null when it is not one, instead of failing the statement. */
 export function uuidOrNull(expression: string): string {
-  return `case when ${expression} ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then (${expression})::uuid end`;
+  return `case when ${expression} ~* '${UUID_PATTERN}' then (${expression})::uuid end`;
 }
 
 export interface ClaimsSource {
@@ -103,5 +104,3 @@ export function createClaimsSourceQueries(db: Database) {
     },
   };
 }
-
-export type ClaimsSourceQueries = ReturnType<typeof createClaimsSourceQueries>;

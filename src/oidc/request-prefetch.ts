@@ -51,5 +51,3 @@ export function createRequestPrefetch() {
     },
   };
 }
-
-export type RequestPrefetch = ReturnType<typeof createRequestPrefetch>;

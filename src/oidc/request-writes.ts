@@ -165,5 +165,3 @@ export function createRequestWrites(db: Database, run: StatementRunner) {
     },
   };
 }
-
-export type RequestWritesQueue = ReturnType<typeof createRequestWrites>;

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/g
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { createClientQueries } from '../../src/db/clients.js';
 import type { Database } from '../../src/db/database.js';
+import { createStatementRunner } from '../../src/db/prepared-statements.js';
+import { createModelLookup } from '../../src/oidc/model-lookup.js';
 import { createModelStorage, deleteExpiredModels, REFRESH_TOKEN_REUSE_SECONDS } from '../../src/oidc/adapter.js';
 import { createSealer } from '../../src/security/sealing.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -225,6 +227,16 @@ describe.each(backends)('oidc-provider adapter on %s', (backend) => {
 
       expect(await adapterFor('AccessToken').find('shared')).toBeUndefined();
       expect(await adapterFor('RefreshToken').find('shared')).toBeDefined();
+    });
+  });
+
+  describe("lookups with the person's claims", () => {
+    test('a token whose subject names no profile comes back without claims instead of failing', async () => {
+      await adapterFor('AccessToken').upsert('odd-subject', tokenPayload('grant-1', { accountId: 'not-a-uuid' }), HOUR);
+      const lookUp = createModelLookup(createStatementRunner(db));
+      const row = await lookUp('AccessToken', 'odd-subject', true);
+      expect(row?.payload.accountId).toBe('not-a-uuid');
+      expect(row?.claims).toEqual({ source: null, accountId: null });
     });
   });
 
