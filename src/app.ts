@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
-import Koa from 'koa';
+import Koa, { type DefaultState, type Middleware } from 'koa';
+import compose from 'koa-compose';
 import helmet from 'koa-helmet';
 import mount from 'koa-mount';
 import type { NetidContext } from './context.js';
@@ -15,6 +16,13 @@ import { errorPages, requestLog } from './operations/http-errors.js';
 import { createHealthRouter } from './operations/health.js';
 import { createCsrf } from './security/csrf.js';
 import { VIEWS_DIRECTORY } from './views/render.js';
+
+/** The paths NetID's own routers answer; everything else is oidc-provider's. */
+const OWN_PAGE = /^\/(?:(?:interaction|network|demo|dev|assets|photos)(?:\/|$)|healthz$|readyz$|$)/;
+
+export function isOwnPage(path: string): boolean {
+  return OWN_PAGE.test(path);
+}
 
 /** Middleware order and routes; no listening, so tests and the server share it. */
 export function createApp(context: NetidContext): Koa {
@@ -52,15 +60,22 @@ export function createApp(context: NetidContext): Koa {
   const interactions = createInteractionRouter(context, csrf);
   const networkSession = createNetworkSession(provider, queries.profiles, config.issuer);
 
-  app.use(createHealthRouter(context.db).routes());
-  app.use(site.routes());
-  app.use(createPhotosRouter(context.db).routes());
-  app.use((ctx, next) => (/^\/(interaction|network|demo|dev)(\/|$)/.test(ctx.path) ? pageHeaders(ctx, next) : next()));
-  app.use(interactions.routes());
-  app.use(networkSession.routes(views).routes());
-  app.use(createNetworkRouter(context, csrf, networkSession).routes());
-  if (config.demoData) app.use(createDemoRouter(config.issuer, views).routes());
-  if (context.devOutbox) app.use(createDevOutboxRouter(context.devOutbox, views).routes());
+  // The routers add `params` to the context they are given, hence its open type.
+  const pages: Middleware<DefaultState, any>[] = [
+    createHealthRouter(context.db).routes(),
+    site.routes(),
+    createPhotosRouter(context.db).routes(),
+    (ctx, next) => (/^\/(interaction|network|demo|dev)(\/|$)/.test(ctx.path) ? pageHeaders(ctx, next) : next()),
+    interactions.routes(),
+    networkSession.routes(views).routes(),
+    createNetworkRouter(context, csrf, networkSession).routes(),
+  ];
+  if (config.demoData) pages.push(createDemoRouter(config.issuer, views).routes());
+  if (context.devOutbox) pages.push(createDevOutboxRouter(context.devOutbox, views).routes());
+  const ownPages = compose(pages);
+  // Token, userinfo and introspection calls are most of the traffic; they go to
+  // oidc-provider without being matched against every route of NetID's pages.
+  app.use((ctx, next) => (isOwnPage(ctx.path) ? ownPages(ctx, next) : next()));
   app.use(mount(provider));
   return app;
 }
