@@ -14,8 +14,12 @@ export interface VersionedCacheOptions {
 export interface VersionedCache<T> {
   /** The cached value, or `load()`'s, kept when nothing changed the table meanwhile. Misses are not kept. */
   get(key: string, load: () => Promise<T | undefined>): Promise<T | undefined>;
-  /** Drops what this process holds for `key`, after a change it made itself. */
-  forget(key: string): void;
+  /**
+   * Drops what this process holds for `key`, after a change it made itself;
+   * for a change inside a transaction, again once that ends, so a read
+   * between the change and the commit cannot keep the old row.
+   */
+  forget(key: string, trx?: Database): void;
 }
 
 /**
@@ -89,9 +93,14 @@ export function createVersionedCache<T>(db: Database, options: VersionedCacheOpt
       }
       return value;
     },
-    forget(key) {
-      entries.delete(key);
-      generation += 1;
+    forget(key, trx) {
+      const drop = () => {
+        entries.delete(key);
+        generation += 1;
+      };
+      drop();
+      const transaction = trx as (Database & { isTransaction?: boolean; executionPromise?: Promise<unknown> }) | undefined;
+      if (transaction?.isTransaction && transaction.executionPromise) transaction.executionPromise.then(drop, drop);
     },
   };
 }

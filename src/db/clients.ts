@@ -36,18 +36,6 @@ export function createClientQueries(db: Database, sealer: Sealer) {
     };
   }
 
-  /** Forgets the client now and, for a change inside a transaction, again once it commits. */
-  function changed(clientId: string, trx: Database): void {
-    cache.forget(clientId);
-    const transaction = trx as Database & { isTransaction?: boolean; executionPromise?: Promise<unknown> };
-    if (transaction.isTransaction && transaction.executionPromise) {
-      transaction.executionPromise.then(
-        () => cache.forget(clientId),
-        () => cache.forget(clientId),
-      );
-    }
-  }
-
   return {
     /** The metadata oidc-provider needs, secret opened, or undefined for an unknown client. */
     async findMetadata(clientId: string, trx: Database = db): Promise<ClientMetadata | undefined> {
@@ -71,14 +59,14 @@ export function createClientQueries(db: Database, sealer: Sealer) {
         client_secret_sealed: client.clientSecret ? sealer.seal(client.clientSecret) : null,
         first_party: client.firstParty ?? false,
       });
-      changed(client.metadata.client_id, trx);
+      cache.forget(client.metadata.client_id, trx);
     },
 
     async updateMetadata(clientId: string, metadata: ClientMetadata, trx: Database = db): Promise<void> {
       await trx('clients')
         .where({ client_id: clientId })
         .update({ metadata: JSON.stringify(metadata), updated_at: trx.fn.now() });
-      changed(clientId, trx);
+      cache.forget(clientId, trx);
     },
   };
 }
