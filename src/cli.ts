@@ -17,6 +17,10 @@ const USAGE = `NetID operator command line (npm run netid -- <command> [options]
   account dismiss-member --account NAME --member EMAIL
   client register --name N [--redirect-uri U ...] [--post-logout-redirect-uri U ...]
                   [--grant-type T ...] [--public] [--first-party] [--backchannel-logout-uri U]
+  resource-server register --identifier URI --name N --scope S [--scope S ...] [--client ID ...]
+                  [--format jwt|opaque] [--alg RS256|ES256|EdDSA] [--ttl SECONDS]
+  resource-server allow --identifier URI --client ID [--client ID ...]
+  resource-server list
   keys list | keys add-next | keys promote | keys retire
 
 Output is JSON on stdout; errors go to stderr with exit status 1 (2 for usage).`;

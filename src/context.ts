@@ -10,6 +10,7 @@ import { assertDatabaseReachable, createDatabase, databaseOptions, type Database
 import { createMembershipQueries } from './db/memberships.js';
 import { migrateToLatest } from './db/migrations.js';
 import { createProfileQueries } from './db/profiles.js';
+import { createResourceServerQueries } from './db/resource-servers.js';
 import { backchannelLogoutsSettled } from './oidc/backchannel-logout.js';
 import { loadInstallationSecrets, type InstallationSecrets } from './oidc/installation-secrets.js';
 import { createProvider } from './oidc/provider.js';
@@ -33,6 +34,7 @@ export interface NetidContext {
     accounts: ReturnType<typeof createAccountQueries>;
     memberships: ReturnType<typeof createMembershipQueries>;
     clients: ReturnType<typeof createClientQueries>;
+    resourceServers: ReturnType<typeof createResourceServerQueries>;
     audit: ReturnType<typeof createAuditQueries>;
   };
   keys: ReturnType<typeof createSigningKeyStore>;
@@ -82,6 +84,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       accounts: createAccountQueries(db),
       memberships: createMembershipQueries(db),
       clients: createClientQueries(db, sealer),
+      resourceServers: createResourceServerQueries(db),
       audit: createAuditQueries(db),
     };
     // The network pages' own client follows ISSUER, so it is (re)registered at every start.

@@ -3,6 +3,7 @@ import { seed } from '../seeds/demo.js';
 import { createAccount } from './accounts/create-account.js';
 import { addMember, dismissMember } from './accounts/membership-changes.js';
 import { registerClient } from './clients/register-client.js';
+import { checkClients, registerResourceServer, ResourceServerError } from './resource-servers/register-resource-server.js';
 import type { NetidContext } from './context.js';
 import { normaliseEmail, normalisePhone } from './profile/identifier.js';
 import { hashPassword } from './security/passwords.js';
@@ -29,6 +30,12 @@ export const options = {
   public: { type: 'boolean' },
   'first-party': { type: 'boolean' },
   'backchannel-logout-uri': { type: 'string' },
+  identifier: { type: 'string' },
+  scope: { type: 'string', multiple: true },
+  client: { type: 'string', multiple: true },
+  format: { type: 'string' },
+  alg: { type: 'string' },
+  ttl: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,6 +64,11 @@ async function accountByName(context: NetidContext, name: string) {
   const account = await context.queries.accounts.findByName(name);
   if (!account) throw new Error(`no account named ${name}`);
   return account;
+}
+
+/** A registration NetID refuses is the operator's to fix, like a missing option. */
+function asUsageError(error: unknown): never {
+  throw error instanceof ResourceServerError ? new UsageError(error.message) : error;
 }
 
 /** Runs one command; returns what to print as JSON. Exported for tests. */
@@ -121,6 +133,34 @@ export async function runCommand(context: NetidContext, positionals: string[], v
       await context.queries.audit.record({ kind: 'client.registered', clientId: registered.clientId });
       return { client_id: registered.clientId, client_secret: registered.clientSecret, metadata: registered.metadata };
     }
+    case 'resource-server register': {
+      const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+      const server = await registerResourceServer(context.queries, {
+        identifier: required(values, 'identifier'),
+        name: required(values, 'name'),
+        scopes: values.scope ?? [],
+        clientIds: values.client,
+        format: values.format,
+        alg: values.alg,
+        ttl,
+      }).catch(asUsageError);
+      await context.queries.audit.record({ kind: 'resource_server.registered', detail: { identifier: server.identifier, clients: server.clientIds } });
+      return server;
+    }
+    case 'resource-server allow': {
+      const identifier = required(values, 'identifier');
+      if (!(await context.queries.resourceServers.find(identifier))) throw new UsageError(`no resource server ${identifier}`);
+      const clientIds = await checkClients(context.queries.clients, values.client ?? []).catch(asUsageError);
+      if (!clientIds.length) throw new UsageError('--client is required');
+      for (const clientId of clientIds) {
+        if (await context.queries.resourceServers.allowClient(identifier, clientId)) {
+          await context.queries.audit.record({ kind: 'resource_server.client_allowed', clientId, detail: { identifier } });
+        }
+      }
+      return context.queries.resourceServers.find(identifier);
+    }
+    case 'resource-server list':
+      return context.queries.resourceServers.list();
     case 'keys list':
       return context.keys.list();
     case 'keys add-next':

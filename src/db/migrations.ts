@@ -3,6 +3,7 @@ import * as core from '../../migrations/20261125000000_core.js';
 import * as networkProfile from '../../migrations/20261125010000_network_profile.js';
 import * as profileSessions from '../../migrations/20261125020000_profile_sessions.js';
 import * as cacheVersions from '../../migrations/20261125030000_cache_versions.js';
+import * as resourceServers from '../../migrations/20261126000000_resource_servers.js';
 import type { Database } from './database.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '20261125010000_network_profile': networkProfile,
   '20261125020000_profile_sessions': profileSessions,
   '20261125030000_cache_versions': cacheVersions,
+  '20261126000000_resource_servers': resourceServers,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

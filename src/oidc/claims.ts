@@ -1,5 +1,15 @@
 import type { ClaimsMembership, ClaimsProfile } from '../db/claims-source.js';
 
+/** The scopes NetID answers itself, and the claims each one releases. */
+export const SCOPE_CLAIMS = {
+  // How and when the person signed in travels with every ID token (OIDC Core 2).
+  openid: ['sub', 'auth_time', 'acr', 'amr'],
+  profile: ['given_name', 'family_name', 'name', 'picture', 'locale', 'updated_at'],
+  email: ['email', 'email_verified'],
+  phone: ['phone_number', 'phone_number_verified'],
+  membership: ['membership'],
+};
+
 /** What NetID can state about a profile; oidc-provider filters it by scope and `claims`. */
 export type ProfileClaims = Record<string, unknown> & { sub: string };
 

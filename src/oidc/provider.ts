@@ -6,15 +6,17 @@ import { createClaimsSourceQueries } from '../db/claims-source.js';
 import type { ClientQueries } from '../db/clients.js';
 import type { Database } from '../db/database.js';
 import type { MembershipQueries } from '../db/memberships.js';
+import type { ResourceServerQueries } from '../db/resource-servers.js';
 import type { Views } from '../views/render.js';
 import { createModelStorage } from './adapter.js';
 import { reasonOf } from './backchannel-logout.js';
 import { accountIdOf } from './client-kind.js';
-import { profileClaims } from './claims.js';
+import { profileClaims, SCOPE_CLAIMS } from './claims.js';
 import { loadExistingGrant } from './grants.js';
 import type { InstallationSecrets } from './installation-secrets.js';
 import { membershipPrompt } from './membership-prompt.js';
 import { outgoingFetch } from './outgoing-fetch.js';
+import { resourceServerInfo } from './resource-server-info.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
 import { TOKEN_LIFETIMES } from './token-lifetimes.js';
 
@@ -29,6 +31,7 @@ export interface ProviderDependencies {
   secrets: InstallationSecrets;
   memberships: MembershipQueries;
   clients: ClientQueries;
+  resourceServers: ResourceServerQueries;
   audit: AuditQueries;
   views: Views;
   logger: Logger;
@@ -74,14 +77,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       };
     },
 
-    claims: {
-      // How and when the person signed in travels with every ID token (OIDC Core 2).
-      openid: ['sub', 'auth_time', 'acr', 'amr'],
-      profile: ['given_name', 'family_name', 'name', 'picture', 'locale', 'updated_at'],
-      email: ['email', 'email_verified'],
-      phone: ['phone_number', 'phone_number_verified'],
-      membership: ['membership'],
-    },
+    claims: SCOPE_CLAIMS,
     // Accounts read names and addresses from the ID token; many RPs never call userinfo.
     conformIdTokenClaims: false,
     acrValues: [ACR.password],
@@ -103,6 +99,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
         },
       },
       userinfo: { enabled: true },
+      // RFC 8707: a `resource` parameter asks for a token to a registered resource server (src/db/resource-servers.ts);
+      // without one, the access token is for userinfo, as before.
+      resourceIndicators: { enabled: true, getResourceServerInfo: resourceServerInfo(deps.resourceServers) },
       claimsParameter: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true, nonceSecret: deps.secrets.dpopNonceSecret },
