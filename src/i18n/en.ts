@@ -23,6 +23,7 @@ export const en = {
   'consent.scope.phone': 'See your phone number',
   'consent.scope.membership': 'See your role in your Bitrix24 accounts',
   'consent.scope.offline_access': 'Stay connected while you are away',
+  'consent.api': 'Use {api} as you ({scopes})',
   'consent.claims': 'Read these details: {claims}',
   'refused.title': 'You have no access to {account}',
   'refused.dismissed': 'Your profile was dismissed from the Bitrix24 account {account}. Ask one of its administrators to invite you again.',

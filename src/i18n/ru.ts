@@ -25,6 +25,7 @@ export const ru: Partial<Record<MessageKey, string>> = {
   'consent.scope.phone': 'Видеть ваш номер телефона',
   'consent.scope.membership': 'Видеть вашу роль в ваших аккаунтах Битрикс24',
   'consent.scope.offline_access': 'Сохранять доступ, даже когда вы не в сети',
+  'consent.api': 'Работать с {api} от вашего имени ({scopes})',
   'consent.claims': 'Получать следующие данные: {claims}',
   'refused.title': 'У вас нет доступа к аккаунту {account}',
   'refused.dismissed': 'Вы уволены из аккаунта Битрикс24 {account}. Попросите одного из его администраторов пригласить вас снова.',

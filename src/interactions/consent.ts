@@ -28,6 +28,17 @@ export async function grantConsent(ctx: Context, env: InteractionEnvironment, in
   await env.kit.finish(ctx, { consent: { grantId } }, true);
 }
 
+/** The APIs the client asks to call as the person, named as registered, with the scopes asked for each. */
+async function resourceAccess(env: InteractionEnvironment, interaction: Interaction): Promise<{ name: string; scopes: string }[]> {
+  const missing = (interaction.prompt.details.missingResourceScopes as Record<string, string[]> | undefined) ?? {};
+  const apis = [];
+  for (const [indicator, scopes] of Object.entries(missing)) {
+    const server = await env.context.queries.resourceServers.find(indicator);
+    apis.push({ name: server?.name ?? indicator, scopes: scopes.join(', ') });
+  }
+  return apis;
+}
+
 export async function renderConsent(ctx: Context, env: InteractionEnvironment, interaction: Interaction): Promise<void> {
   const profile = await env.context.queries.profiles.findById(interaction.session!.accountId);
   env.context.views.render(ctx, 'consent', {
@@ -39,6 +50,7 @@ export async function renderConsent(ctx: Context, env: InteractionEnvironment, i
       .split(' ')
       .filter((s) => DESCRIBED_SCOPES.includes(s)),
     claims: (interaction.prompt.details.missingOIDCClaims as string[] | undefined) ?? [],
+    apis: await resourceAccess(env, interaction),
   });
 }
 

@@ -8,7 +8,7 @@ import { backends, createTestDatabase, type TestDatabase } from '../support/data
 import { createPerson, createTestAccount, createTestClient, type TestPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
 import { discoverAsClient, exchangeCode, signInThroughForms, startAuthorization } from '../support/relying-party.js';
-import { UserAgent } from '../support/user-agent.js';
+import { isPage, UserAgent } from '../support/user-agent.js';
 
 let serial = 0;
 const nextIdentifier = (path: string) => `https://api.netid.test/${path}${(serial += 1)}`;
@@ -107,6 +107,34 @@ describe.each(backends)('access tokens for resource servers (%s)', (backend) => 
     expect(claims.exp! - claims.iat!).toBe(600);
     // The ID token that came with it is still the account's, signed as the account expects.
     expect(refreshed.claims()).toMatchObject({ sub: admin.profile.id, aud: account.clientId });
+  });
+
+  test('a third-party client asking to call an API as the person shows it on the consent page, and gets it once allowed', async () => {
+    const redirectUri = 'https://planner.example.test/callback';
+    const registered = await createTestClient(netid.context, { name: 'Planner', redirectUris: [redirectUri] });
+    const identifier = nextIdentifier('calendar');
+    await register({ identifier, name: 'Calendar API', scope: ['calendar:read', 'calendar:write'], client: [registered.clientId] });
+    const planner = await discoverAsClient(netid.issuer, registered.clientId, registered.clientSecret);
+
+    const agent = new UserAgent(netid.issuer);
+    const pending = await startAuthorization(planner, redirectUri, { scope: 'openid calendar:read', resource: identifier });
+    const login = await agent.page(pending.url.toString());
+    const consent = await agent.submit(login, 'form[action$="/login"]', { identifier: admin.email, password: admin.password });
+    if (!isPage(consent)) throw new Error(`expected the consent page, was sent to ${consent.location.toString()}`);
+    expect(consent.document.querySelectorAll('ul.scopes li').map((item) => item.text.trim())).toEqual([
+      'Know who you are in the Bitrix24 Network',
+      'Use Calendar API as you (calendar:read)',
+    ]);
+
+    const approval = await agent.submit(consent, 'form[action$="/consent"]', { decision: 'allow' });
+    if (isPage(approval)) throw new Error(`expected a redirect to the client, got ${approval.status}`);
+    const tokens = await oidc.authorizationCodeGrant(
+      planner,
+      approval.location,
+      { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true },
+      { resource: identifier },
+    );
+    expect(await verifyAtResourceServer(tokens.access_token, identifier)).toMatchObject({ sub: admin.profile.id, scope: 'calendar:read' });
   });
 
   test('an opaque access token to a resource server introspects with its audience and scope', async () => {
