@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { createVersionedCache } from '../../src/db/cached-by-version.js';
 import { createClientQueries } from '../../src/db/clients.js';
+import { createResourceServerQueries } from '../../src/db/resource-servers.js';
 import type { Database } from '../../src/db/database.js';
 import { createSealer } from '../../src/security/sealing.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.each(backends)('client metadata cached per instance (%s)', (backend) => {
+describe.each(backends)('clients and resource servers cached per instance (%s)', (backend) => {
   let database: TestDatabase;
   let db: Database;
   const sealer = createSealer(randomBytes(32));
@@ -108,5 +109,34 @@ describe.each(backends)('client metadata cached per instance (%s)', (backend) =>
       await queries.updateMetadata('rp', { client_id: 'rp', client_name: 'Committed' }, trx);
     });
     expect(await queries.findMetadata('rp')).toMatchObject({ client_name: 'Committed' });
+  });
+
+  test("a resource server opened to a client on one instance is open on another within a second", async () => {
+    await db('resource_servers').delete();
+    await register(createClientQueries(db, sealer), 'worker', 'Worker');
+    const here = createResourceServerQueries(db);
+    const there = createResourceServerQueries(db);
+    const identifier = 'https://api.netid.test/cache';
+    await here.insert({
+      identifier,
+      name: 'Cache API',
+      scopes: ['cache:read'],
+      accessTokenFormat: 'jwt',
+      signingAlg: 'RS256',
+      accessTokenTtl: 300,
+      clientIds: [],
+    });
+    expect(await there.find(identifier)).toMatchObject({ name: 'Cache API', clientIds: [] });
+
+    expect(await here.allowClient(identifier, 'worker')).toBe(true);
+    expect(await here.allowClient(identifier, 'worker')).toBe(false);
+    expect(await here.find(identifier)).toMatchObject({ clientIds: ['worker'] });
+    await sleep(1100);
+    expect(await there.find(identifier)).toMatchObject({ clientIds: ['worker'] });
+
+    // Deleting the client takes it off the list everywhere: the cascade counts as a change too.
+    await db('clients').where({ client_id: 'worker' }).delete();
+    await sleep(1100);
+    expect(await there.find(identifier)).toMatchObject({ clientIds: [] });
   });
 });
