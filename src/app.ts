@@ -9,30 +9,45 @@ import type { NetidContext } from './context.js';
 import { createDevOutboxRouter } from './delivery/dev-outbox-page.js';
 import { createDemoRouter } from './demo/relying-party.js';
 import { createInteractionRouter } from './interactions/router.js';
+import { browserPostAsGet } from './oidc/browser-post.js';
+import { publishedDocumentCaching } from './oidc/published-documents.js';
 import { createNetworkRouter } from './profile/network-router.js';
-import { createNetworkSession } from './profile/network-session.js';
+import { createNetworkSession, ensureNetworkClient } from './profile/network-session.js';
 import { createPhotosRouter } from './profile/photos-route.js';
 import { errorPages, requestLog } from './operations/http-errors.js';
 import { createHealthRouter } from './operations/health.js';
 import { createCsrf } from './security/csrf.js';
+import { denyFraming } from './security/frame-guard.js';
+import { inputGuard } from './security/input-guard.js';
+import { requestOrigin } from './security/request-origin.js';
 import { VIEWS_DIRECTORY } from './views/render.js';
 
-/** The paths NetID's own routers answer; everything else is oidc-provider's. */
-const OWN_PAGE = /^\/(?:(?:interaction|network|demo|dev|assets|photos)(?:\/|$)|healthz$|readyz$|$)/;
-
-export function isOwnPage(path: string): boolean {
-  return OWN_PAGE.test(path);
+/** A route of NetID's own pages, as its router declares it. */
+export interface PageRoute {
+  methods: string[];
+  path: string;
+  /** Whether a request path is this route's. */
+  matches(requestPath: string): boolean;
 }
 
-/** Middleware order and routes; no listening, so tests and the server share it. */
-export function createApp(context: NetidContext): Koa {
-  const { config, provider, views, queries } = context;
-  const app = new Koa({ proxy: config.trustProxy });
-  app.keys = context.secrets.cookieKeys;
-  app.silent = true;
+export interface OwnPages {
+  /** Runs the page routers; for a path that is not a page it only calls `next`. */
+  middleware: Middleware;
+  /** Every route the page routers declare, for tests and for finding where a form lives. */
+  routes: PageRoute[];
+  /** Whether a path belongs to NetID's pages; everything else is oidc-provider's. */
+  isOwnPage(path: string): boolean;
+}
 
-  app.use(requestLog(context.logger));
-  app.use(errorPages(views, context.logger));
+/** The literal first segment of a route ('' for `/`), or undefined when it starts with a parameter. */
+function firstSegment(routePath: string): string | undefined {
+  const match = /^\/([A-Za-z0-9_.-]*)(?=$|[/(])/.exec(routePath);
+  return match?.[1];
+}
+
+/** The routers of NetID's own pages, and which paths they own, derived from the routers themselves. */
+export function createOwnPages(context: NetidContext): OwnPages {
+  const { config, provider, views, queries } = context;
   // NetID's own pages; oidc-provider's responses keep the headers it sets itself.
   const pageHeaders = helmet({
     contentSecurityPolicy: {
@@ -57,25 +72,75 @@ export function createApp(context: NetidContext): Koa {
   site.get('/', (ctx) => ctx.redirect('/network'));
 
   const csrf = createCsrf(context.secrets.csrfKey);
-  const interactions = createInteractionRouter(context, csrf);
   const networkSession = createNetworkSession(provider, queries.profiles, config.issuer);
+  const routers: Router[] = [
+    createHealthRouter(context.db),
+    site,
+    createPhotosRouter(context.db),
+    createInteractionRouter(context, csrf),
+    networkSession.routes(views),
+    createNetworkRouter(context, csrf, networkSession),
+  ];
+  if (config.demoData) routers.push(createDemoRouter(config.issuer, views));
+  if (context.devOutbox) routers.push(createDevOutboxRouter(context.devOutbox, views));
+
+  const routes = routers.flatMap((router) =>
+    router.stack
+      .filter((layer) => layer.methods.length > 0)
+      .map((layer) => ({ methods: [...layer.methods], path: String(layer.path), matches: (requestPath: string) => layer.match(requestPath) })),
+  );
+  const segments = new Set<string>();
+  for (const route of routes) {
+    const segment = firstSegment(route.path);
+    // A page route starting with a parameter would claim every path, oidc-provider's included.
+    if (segment === undefined) throw new Error(`page route ${route.path} must start with a fixed segment`);
+    segments.add(segment);
+  }
+  const isOwnPage = (requestPath: string) => segments.has(/^\/([^/]*)/.exec(requestPath)?.[1] ?? '');
+  const withPageHeaders = new Set(['interaction', 'network', 'demo', 'dev']);
 
   // The routers add `params` to the context they are given, hence its open type.
   const pages: Middleware<DefaultState, any>[] = [
-    createHealthRouter(context.db).routes(),
-    site.routes(),
-    createPhotosRouter(context.db).routes(),
-    (ctx, next) => (/^\/(interaction|network|demo|dev)(\/|$)/.test(ctx.path) ? pageHeaders(ctx, next) : next()),
-    interactions.routes(),
-    networkSession.routes(views).routes(),
-    createNetworkRouter(context, csrf, networkSession).routes(),
+    (ctx, next) => (withPageHeaders.has(/^\/([^/]*)/.exec(ctx.path)?.[1] ?? '') ? pageHeaders(ctx, next) : next()),
+    ...routers.map((router) => router.routes()),
   ];
-  if (config.demoData) pages.push(createDemoRouter(config.issuer, views).routes());
-  if (context.devOutbox) pages.push(createDevOutboxRouter(context.devOutbox, views).routes());
   const ownPages = compose(pages);
-  // Token, userinfo and introspection calls are most of the traffic; they go to
-  // oidc-provider without being matched against every route of NetID's pages.
-  app.use((ctx, next) => (isOwnPage(ctx.path) ? ownPages(ctx, next) : next()));
+  return {
+    // Token, userinfo and introspection calls are most of the traffic; they go to
+    // oidc-provider without being matched against every route of NetID's pages.
+    middleware: (ctx, next) => (isOwnPage(ctx.path) ? ownPages(ctx, next) : next()),
+    routes,
+    isOwnPage,
+  };
+}
+
+/**
+ * The network pages' own client follows ISSUER, so the server (re)registers it
+ * at every start. The command line leaves it alone: it may run without the
+ * server's ISSUER, and must not move the client's redirect URI elsewhere.
+ */
+export async function registerOwnClients(context: NetidContext): Promise<void> {
+  await ensureNetworkClient(context.queries.clients, context.config.issuer);
+}
+
+/** Middleware order and routes; no listening, so tests and the server share it. */
+export function createApp(context: NetidContext): Koa {
+  const { config, provider, views } = context;
+  // `proxy` because requestOrigin states the origin in X-Forwarded-* itself; the client address
+  // comes from X-Forwarded-For only through `proxyHops` trusted proxies.
+  const app = new Koa({ proxy: true, maxIpsCount: config.proxyHops });
+  app.keys = context.secrets.cookieKeys;
+  app.silent = true;
+  const pages = createOwnPages(context);
+
+  app.use(requestOrigin(config.issuer, config.proxyHops));
+  app.use(requestLog(context.logger));
+  app.use(denyFraming());
+  app.use(errorPages(views, context.logger, pages));
+  app.use(inputGuard({ views, isOwnPage: pages.isOwnPage }));
+  app.use(pages.middleware);
+  app.use(browserPostAsGet(config.issuer, views));
+  app.use(publishedDocumentCaching());
   app.use(mount(provider));
   return app;
 }

@@ -20,7 +20,6 @@ import { createSignInLimits, type SignInLimits } from './security/rate-limits.js
 import { createViews, type Views } from './views/render.js';
 import { createDevOutbox, httpSmsSender, smtpEmailSender, type DevOutbox, type Senders } from './delivery/senders.js';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
-import { ensureNetworkClient } from './profile/network-session.js';
 import { createOneTimeCodes, type OneTimeCodes } from './profile/one-time-codes.js';
 import type { CodeDelivery } from './profile/send-code.js';
 
@@ -87,15 +86,12 @@ export async function createNetidContext(config: Config, logger: Logger, options
       resourceServers: createResourceServerQueries(db),
       audit: createAuditQueries(db),
     };
-    // The network pages' own client follows ISSUER, so it is (re)registered at every start.
-    await ensureNetworkClient(queries.clients, config.issuer);
     const keys = createSigningKeyStore(db, sealer);
     await keys.ensureCurrentKeys();
     const secrets = await loadInstallationSecrets(db, sealer);
     const views = createViews();
     const provider = createProvider({
       issuer: config.issuer,
-      trustProxy: config.trustProxy,
       db,
       jwks: await keys.loadJwks(),
       secrets,

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { seed, DEMO_PROFILE } from '../seeds/demo.js';
-import { createApp } from './app.js';
+import { createApp, registerOwnClients } from './app.js';
 import { ConfigError, loadConfig } from './config/environment.js';
 import { createNetidContext } from './context.js';
 import { createLogger } from './logging.js';
@@ -21,7 +21,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  for (const warning of config.warnings) {
+    logger.warn(warning);
+    process.stderr.write(`WARNING: ${warning}\n`);
+  }
   const context = await createNetidContext(config, logger);
+  await registerOwnClients(context);
   if (config.demoData) await seed(context);
   const stopCleanup = startCleanup(context.db, logger, config.cleanupIntervalSeconds);
 

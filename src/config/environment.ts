@@ -13,6 +13,22 @@ const booleanString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/**
+ * How many reverse proxies in front of NetID append to X-Forwarded-For: `false`
+ * (none, the default), `true` (one) or a number. The client address is the entry
+ * that many places from the right, the one the outermost trusted proxy saw;
+ * entries further left are whatever the client sent and are never believed.
+ */
+const proxyHops = z
+  .string()
+  .transform((value, ctx) => {
+    if (['false', 'no', '0'].includes(value)) return 0;
+    if (['true', 'yes'].includes(value)) return 1;
+    if (/^[1-9]$/.test(value)) return Number(value);
+    ctx.addIssue({ code: 'custom', message: 'must be false, true (one proxy) or the number of trusted proxies in front of NetID (1-9)' });
+    return z.NEVER;
+  });
+
 const issuerUrl = z.string().superRefine((value, ctx) => {
   let url: URL;
   try {
@@ -84,7 +100,7 @@ const schema = z.object({
     .optional(),
   MIGRATE_ON_START: booleanString.optional(),
   DEMO_DATA: booleanString.optional(),
-  TRUST_PROXY: booleanString.default(false),
+  TRUST_PROXY: proxyHops.default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CLEANUP_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
   SMTP_URL: z
@@ -119,11 +135,14 @@ export interface Config {
   defaultPhoneRegion: string | undefined;
   migrateOnStart: boolean;
   demoData: boolean;
-  trustProxy: boolean;
+  /** Reverse proxies in front of NetID whose X-Forwarded-For entries are believed (0: none). */
+  proxyHops: number;
   /** Outgoing requests (back-channel logout, a client's jwks_uri) may reach loopback and private addresses. */
   allowPrivateNetworks: boolean;
   logLevel: string;
   cleanupIntervalSeconds: number;
+  /** Settings that work but are probably not what the operator meant; logged loudly at start. */
+  warnings: string[];
   delivery: {
     smtpUrl: string | undefined;
     mailFrom: string;
@@ -161,6 +180,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !issuer.startsWith('https://')) {
     problems.push(`ISSUER must use https in production, got "${issuer}"`);
   }
+  // NetID itself speaks plain HTTP, so an https ISSUER means a TLS-terminating proxy in front of it.
+  // Without TRUST_PROXY every person appears to come from that proxy's address, and the per-address
+  // limits then throttle everyone together.
+  const behindUntrustedProxy = issuer.startsWith('https://') && e.TRUST_PROXY === 0;
+  if (production && behindUntrustedProxy) {
+    problems.push(
+      'ISSUER is https but TRUST_PROXY is off: NetID listens on plain HTTP behind a TLS-terminating proxy, so set TRUST_PROXY=true (or the number of proxies) for it to see each client\'s address',
+    );
+  }
+  const warnings = behindUntrustedProxy
+    ? [
+        'ISSUER is https but TRUST_PROXY is off: every request will seem to come from the proxy in front of NetID, so per-address limits apply to everyone together; set TRUST_PROXY=true (or the number of proxies)',
+      ]
+    : [];
   if (production && e.DEV_OUTBOX) {
     problems.push('DEV_OUTBOX must not be enabled in production: it shows one-time codes on a web page');
   }
@@ -183,7 +216,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // The embedded database has one user, so migrating at start is safe; a fleet runs `npm run migrate` once.
     migrateOnStart: e.MIGRATE_ON_START ?? !production,
     demoData: e.DEMO_DATA ?? !production,
-    trustProxy: e.TRUST_PROXY,
+    proxyHops: e.TRUST_PROXY,
+    warnings,
     allowPrivateNetworks: e.OUTGOING_PRIVATE_NETWORKS === 'allow',
     logLevel: e.LOG_LEVEL,
     cleanupIntervalSeconds: e.CLEANUP_INTERVAL_SECONDS,

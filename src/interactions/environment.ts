@@ -6,6 +6,6 @@ import type { InteractionKit } from './interaction-kit.js';
 export interface InteractionEnvironment {
   context: NetidContext;
   kit: InteractionKit;
-  /** Parses url-encoded forms (16 kB at most). */
+  /** Parses url-encoded forms (formParser). */
   forms: Middleware;
 }

@@ -1,8 +1,8 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { NetidContext } from '../context.js';
 import { accountIdOf, skipsConsent } from '../oidc/client-kind.js';
 import type { Csrf } from '../security/csrf.js';
+import { formParser } from '../views/form-fields.js';
 import { grantConsent, registerConsent, renderConsent } from './consent.js';
 import { registerEmailConfirmation, renderEmailConfirmation } from './email-confirmation.js';
 import type { InteractionEnvironment } from './environment.js';
@@ -18,7 +18,7 @@ export function createInteractionRouter(context: NetidContext, csrf: Csrf): Rout
   const env: InteractionEnvironment = {
     context,
     kit: createInteractionKit(provider, views, csrf),
-    forms: bodyParser({ enableTypes: ['form'], formLimit: '16kb' }),
+    forms: formParser(),
   };
   const signUp = registerSignUp(router, env);
 

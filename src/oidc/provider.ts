@@ -25,7 +25,6 @@ export const ACR = { password: 'urn:netid:acr:password' } as const;
 
 export interface ProviderDependencies {
   issuer: string;
-  trustProxy: boolean;
   db: Database;
   jwks: { keys: JWK[] };
   secrets: InstallationSecrets;
@@ -156,7 +155,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
   };
 
   const provider = new Provider(issuer, configuration);
-  provider.proxy = deps.trustProxy;
+  // Host and scheme come from ISSUER through X-Forwarded-* (src/security/request-origin.ts), also in
+  // the contexts oidc-provider makes itself to read and write cookies.
+  provider.proxy = true;
 
   // First, so it wraps everything else oidc-provider runs for a request.
   provider.use(storage.trackRequest);

@@ -2,20 +2,46 @@ import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import type { Views } from '../views/render.js';
 
+/** What errorPages needs to know of NetID's own pages. */
+export interface PageDirectory {
+  isOwnPage(path: string): boolean;
+  routes: Array<{ methods: string[]; matches(path: string): boolean }>;
+}
+
+/**
+ * The page a form was posted from: the nearest path at or above the form's
+ * action that answers GET (`/network/phone/confirm` → `/network/phone`,
+ * `/interaction/x/login` → `/interaction/x`).
+ */
+export function formPageOf(pages: PageDirectory, formPath: string): string {
+  const segments = formPath.split('/').filter(Boolean);
+  for (let length = segments.length; length >= 0; length--) {
+    const candidate = `/${segments.slice(0, length).join('/')}`;
+    if (pages.routes.some((route) => route.methods.includes('GET') && route.matches(candidate))) return candidate;
+  }
+  return '/';
+}
+
 /**
  * The last safety net for NetID's own routes: a person sees a page, a script
  * sees JSON, and nobody sees a stack trace. oidc-provider's routes answer
  * with standard OAuth errors through its own handler.
  */
-export function errorPages(views: Views, logger: Logger) {
+export function errorPages(views: Views, logger: Logger, pages: PageDirectory) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        views.render(ctx, 'error', { messageKey: 'error.not_found' }, 404);
+        views.render(ctx, 'error', { titleKey: 'error.not_found_title', messageKey: 'error.not_found', home: true }, 404);
       }
     } catch (error) {
       const status = (error as { status?: number }).status ?? 500;
+      if (status === 413 && ctx.method === 'POST' && pages.isOwnPage(ctx.path)) {
+        // A form too long to read: back to the form, which says so. Nothing was changed.
+        ctx.status = 303;
+        ctx.redirect(`${formPageOf(pages, ctx.path)}?problem=problem.form_too_large`);
+        return;
+      }
       const exposed = status < 500 && (error as { expose?: boolean }).expose;
       if (status >= 500) logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
       if (ctx.accepts('html', 'json') === 'json') {
@@ -23,7 +49,7 @@ export function errorPages(views: Views, logger: Logger) {
         ctx.body = { error: status >= 500 ? 'server_error' : 'invalid_request', ...(exposed ? { error_description: (error as Error).message } : {}) };
         return;
       }
-      views.render(ctx, 'error', { messageKey: status >= 500 ? 'error.internal' : 'error.oauth' }, status);
+      views.render(ctx, 'error', { messageKey: status >= 500 ? 'error.internal' : 'error.oauth', home: true }, status);
     }
   };
 }

@@ -1,7 +1,6 @@
 import type { Context, Middleware } from 'koa';
-import { bodyParser } from '@koa/bodyparser';
 import { isMessageKey, type MessageKey } from '../i18n/messages.js';
-import { formField } from '../views/form-fields.js';
+import { formField, formParser } from '../views/form-fields.js';
 import type { Csrf } from '../security/csrf.js';
 import type { Views } from '../views/render.js';
 import type { NetworkVisitor } from './network-session.js';
@@ -11,8 +10,8 @@ export const visitorOf = (ctx: Context): NetworkVisitor => ctx.state.visitor as 
 /** Shared steps of every network-profile page: render for the visitor, guard forms. */
 export function createNetworkKit(views: Views, csrf: Csrf) {
   return {
-    /** Parses url-encoded forms (16 kB at most). */
-    forms: bodyParser({ enableTypes: ['form'], formLimit: '16kb' }) as Middleware,
+    /** Parses url-encoded forms (formParser). */
+    forms: formParser(),
 
     render(ctx: Context, template: string, data: Record<string, unknown> = {}, status = 200): void {
       // Only known confirmations: the address must not be a way to put words on NetID's pages.

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/app.js';
+import { createApp, registerOwnClients } from '../../src/app.js';
 import { loadConfig } from '../../src/config/environment.js';
 import { createNetidContext, type NetidContext } from '../../src/context.js';
 import type { Database } from '../../src/db/database.js';
@@ -40,6 +40,7 @@ export async function startNetid(db: Database, options: { port?: number; env?: R
     ...options.env,
   });
   const context = await createNetidContext(config, createLogger(config.logLevel), { db });
+  await registerOwnClients(context);
   server.on('request', createApp(context).callback());
   return {
     issuer,

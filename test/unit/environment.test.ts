@@ -10,6 +10,8 @@ const productionEnv = {
   KEY_ENCRYPTION_KEY: KEY_HEX,
   // Production also needs a way to send one-time codes; it is not what these tests are about.
   SMTP_URL: 'smtp://mail.example.com:587',
+  // NetID speaks plain HTTP, so an https issuer means a proxy in front of it.
+  TRUST_PROXY: 'true',
 };
 
 /** The problems loadConfig reports, so each test can say which variable was blamed. */
@@ -34,7 +36,7 @@ describe('loadConfig with nothing configured', () => {
       databaseUrl: undefined,
       migrateOnStart: true,
       demoData: true,
-      trustProxy: false,
+      proxyHops: 0,
     });
     expect(config.dataDir).toBe(path.resolve('./data'));
     expect(config.keyEncryptionKey).toHaveLength(32);
@@ -178,6 +180,34 @@ describe('loadConfig in production', () => {
     for (const variable of ['KEY_ENCRYPTION_KEY', 'DATABASE_URL', 'ISSUER']) {
       expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${variable} `))]));
     }
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  test.each([
+    ['false', 0],
+    ['0', 0],
+    ['true', 1],
+    ['1', 1],
+    ['2', 2],
+  ])('%s trusts %d proxies in front of NetID', (value, hops) => {
+    expect(loadConfig({ TRUST_PROXY: value }).proxyHops).toBe(hops);
+  });
+
+  test.each(['maybe', '-1', '10', 'all'])('refuses %s with a sentence that says what it takes', (value) => {
+    expect(problemsWith({ TRUST_PROXY: value })).toEqual([expect.stringMatching(/^TRUST_PROXY must be false, true \(one proxy\) or the number/)]);
+  });
+
+  test('refuses an https issuer without a trusted proxy in production, where every client would share the proxy address', () => {
+    expect(problemsWith({ ...productionEnv, TRUST_PROXY: undefined })).toEqual([
+      expect.stringMatching(/^ISSUER is https but TRUST_PROXY is off/),
+    ]);
+  });
+
+  test('warns about the same combination outside production, and not otherwise', () => {
+    expect(loadConfig({ ISSUER: 'https://id.example.test' }).warnings).toEqual([expect.stringMatching(/^ISSUER is https but TRUST_PROXY is off/)]);
+    expect(loadConfig({ ISSUER: 'https://id.example.test', TRUST_PROXY: 'true' }).warnings).toEqual([]);
+    expect(loadConfig({}).warnings).toEqual([]);
   });
 });
 
