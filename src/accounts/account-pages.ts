@@ -12,7 +12,7 @@ import { accountBaseUrl } from './account-address.js';
 /** Accounts one profile may create in an hour: enough for anyone, too few to fill the database. */
 const ACCOUNTS_PER_PROFILE_PER_HOUR = 10;
 
-/** The account actions of the network profile: create another, accept an invitation, rename once. */
+/** The account actions of the network profile: create another, rename once (an invitation is accepted by entering the account). */
 export function registerAccountPages(router: Router, env: NetworkEnvironment): void {
   const { context, kit } = env;
   const { queries, accountDependencies } = context;
@@ -39,17 +39,6 @@ export function registerAccountPages(router: Router, env: NetworkEnvironment): v
     }
     await createAccount(accountDependencies, profile.id);
     kit.done(ctx, '/network', 'done.account_created');
-  });
-
-  router.post('/accounts/:name/accept', kit.forms, async (ctx) => {
-    if (!kit.guard(ctx)) return;
-    const found = await membershipFor(ctx);
-    if (!found) return;
-    const { profile } = visitorOf(ctx);
-    if (await queries.memberships.changeState(found.account.id, profile.id, ['invited'], 'active')) {
-      await queries.audit.record({ kind: 'membership.activated', profileId: profile.id, accountId: found.account.id });
-    }
-    kit.done(ctx, '/network', 'done.invitation_accepted');
   });
 
   const renderRename = (ctx: Context, name: string, values: { name?: string; errorKey?: string; blocked?: boolean } = {}, status = 200) =>

@@ -3,8 +3,9 @@ import type { AuditQueries } from '../db/audit.js';
 import type { Database } from '../db/database.js';
 import type { MembershipQueries } from '../db/memberships.js';
 import type { MessageKey } from '../i18n/messages.js';
+import { isSingleLineText } from '../security/control-characters.js';
 
-const nameField = z.string().trim().max(100, 'name.too_long');
+const nameField = z.string().trim().max(100, 'name.too_long').refine(isSingleLineText, 'name.invalid_characters');
 
 /** A person's names, as sign-up and edit profile both take them. */
 export const nameFields = {

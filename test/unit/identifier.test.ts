@@ -67,13 +67,28 @@ describe('parseIdentifier', () => {
     ['+1 555 555 5555'],
     ['+1-415-555-2671 ext 3'],
     ['+1 415 555 2671; drop table profiles'],
+    // Markup, quotes and control characters are no part of an address anyone can be mailed at.
+    ['<b>x</b>@example.test'],
+    ['"ada"@example.com'],
+    ['ada@exa_mple.com'],
+    ['ada@-example.com'],
+    ['a\u0000b@netid.test'],
+    ['ada\u0007@example.com'],
+    ['ada@exam\nple.com'],
+    ['ada@localhost'],
   ])('refuses %j', (input) => {
     expect(parseIdentifier(input, 'US')).toBeUndefined();
   });
 
   test('refuses an email longer than the 254 characters an address may have', () => {
-    expect(parseIdentifier(`${'a'.repeat(242)}@example.com`)).toEqual({ kind: 'email', value: `${'a'.repeat(242)}@example.com` });
-    expect(parseIdentifier(`${'a'.repeat(243)}@example.com`)).toBeUndefined();
+    const domain = (length: number) => `${'d'.repeat(63)}.${'d'.repeat(63)}.${'d'.repeat(length - 128 - 4)}.com`;
+    expect(parseIdentifier(`${'a'.repeat(64)}@${domain(189)}`)).toEqual({ kind: 'email', value: `${'a'.repeat(64)}@${domain(189)}` });
+    expect(parseIdentifier(`${'a'.repeat(64)}@${domain(190)}`)).toBeUndefined();
+  });
+
+  test('refuses a local part longer than the 64 characters RFC 5321 allows', () => {
+    expect(parseIdentifier(`${'a'.repeat(64)}@example.com`)).toEqual({ kind: 'email', value: `${'a'.repeat(64)}@example.com` });
+    expect(parseIdentifier(`${'a'.repeat(65)}@example.com`)).toBeUndefined();
   });
 });
 
