@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import * as oidc from 'openid-client';
-import type { Browser, Page, Route } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { launchChromium } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startMailbox, type Mailbox } from '../support/mailbox.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
-import { discoverAsClient } from '../support/relying-party.js';
+import { expectAccessible } from '../support/accessibility.js';
+import { accountStandIn } from '../support/account-stand-in.js';
 import { startSmsGateway, type SmsGateway } from '../support/sms-gateway.js';
 
 /**
@@ -38,7 +38,8 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     netid.context.startDelivery();
     browser = await launchChromium();
     const context = await browser.newContext({ locale: 'en-US' });
-    await context.route(/^https:\/\/[a-z0-9-]+\.bitrix24\.test\//, (route) => accountStandIn(route));
+    const accounts = accountStandIn(netid);
+    await context.route(/^https:\/\/[a-z0-9-]+\.bitrix24\.test\//, (route) => accounts.route(route));
     page = await context.newPage();
   });
 
@@ -49,45 +50,6 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await sms?.stop();
     await database?.dispose();
   });
-
-  /** What a Bitrix24 account does with NetID: openid-client, its own client and secret. */
-  const pendingLogins = new Map<string, { verifier: string; state: string; nonce: string; config: oidc.Configuration }>();
-  async function accountStandIn(route: Route): Promise<void> {
-    const url = new URL(route.request().url());
-    const name = url.hostname.split('.')[0]!;
-    const account = await netid.context.queries.accounts.findByName(name);
-    if (!account) return route.fulfill({ status: 404, body: 'no such account' });
-    const stored = await netid.context.queries.clients.findByAccount(account.id);
-    const metadata = await netid.context.queries.clients.findMetadata(stored!.client_id);
-    const config = await discoverAsClient(netid.issuer, stored!.client_id, metadata!.client_secret as string);
-    const redirectUri = (metadata!.redirect_uris as string[])[0]!;
-    if (url.pathname === '/oauth/netid/login') {
-      expect(url.searchParams.get('iss')).toBe(netid.issuer);
-      const pending = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce(), config };
-      pendingLogins.set(pending.state, pending);
-      const authorization = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: redirectUri,
-        scope: 'openid profile email phone membership',
-        code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
-        code_challenge_method: 'S256',
-        state: pending.state,
-        nonce: pending.nonce,
-      });
-      return route.fulfill({ status: 302, headers: { location: authorization.toString() } });
-    }
-    if (url.pathname === '/oauth/netid/callback') {
-      const pending = pendingLogins.get(url.searchParams.get('state') ?? '');
-      if (!pending) return route.fulfill({ status: 400, body: 'unknown state' });
-      const tokens = await oidc.authorizationCodeGrant(pending.config, url, {
-        pkceCodeVerifier: pending.verifier,
-        expectedState: pending.state,
-        expectedNonce: pending.nonce,
-      });
-      const body = `<!DOCTYPE html><title>${name}</title><h1>Welcome to ${name}</h1><pre id="claims">${JSON.stringify(tokens.claims())}</pre>`;
-      return route.fulfill({ status: 200, contentType: 'text/html', body });
-    }
-    return route.fulfill({ status: 200, contentType: 'text/html', body: `<!DOCTYPE html><title>${name}</title><h1>${name}</h1>` });
-  }
 
   /** Every credential field on the page says what it holds, for password managers and assistive technology. */
   async function expectCredentialFieldsDescribed(): Promise<void> {
@@ -106,6 +68,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     // Sign up: "Create for free".
     await page.goto(`${netid.issuer}/network/sign-up`);
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toContain('Create your Bitrix24 Network profile');
+    await expectAccessible(page);
     await expectCredentialFieldsDescribed();
     await page.getByLabel('First name').fill('Wanda');
     await page.getByLabel('Last name').fill('Walker');
@@ -115,6 +78,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     // A common password is refused with its reason; the other fields are kept.
     await expect(page.locator('#password-error').textContent()).resolves.toContain('most common');
     await expect(page.getByLabel('Email').inputValue()).resolves.toBe(email);
+    await expectAccessible(page);
     await page.getByLabel('Password').fill(password);
     await page.keyboard.press('Enter');
 
@@ -124,6 +88,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await page.getByLabel('Code', { exact: true }).fill('000000');
     await page.getByRole('button', { name: 'Confirm', exact: true }).click();
     await expect(page.getByRole('alert').first().textContent()).resolves.toMatch(/not right|expired/);
+    await expectAccessible(page);
     await page.getByLabel('Code', { exact: true }).fill(await mailbox.codeFor(email));
     await page.getByRole('button', { name: 'Confirm', exact: true }).click();
 
@@ -133,6 +98,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     const first = (await page.locator('.account-name').first().textContent())!;
     expect(first).toMatch(/^b24-[a-z0-9]{8}$/);
     await expect(page.locator('.account').first().textContent()).resolves.toContain('Administrator');
+    await expectAccessible(page);
 
     // Edit profile, with "Update user account information on all connected Bitrix24 accounts".
     await page.getByRole('link', { name: 'Edit profile' }).first().click();
@@ -140,6 +106,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await page.getByRole('button', { name: 'Save' }).click();
     await expect(page.locator('#first_name-error').textContent()).resolves.toContain('Enter your first name');
     await expect(page.getByLabel('Last name').inputValue()).resolves.toBe('Walker');
+    await expectAccessible(page);
     await page.getByLabel('First name').fill('Wendy');
     await page.getByLabel('Update user account information on all connected Bitrix24 accounts').check();
     await page.getByRole('button', { name: 'Save' }).click();
@@ -149,6 +116,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await page.getByLabel('Choose a photo').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
     await page.getByRole('button', { name: 'Upload photo' }).click();
     await expect(page.locator('#photo-error').textContent()).resolves.toMatch(/not a JPEG|could not be read/);
+    await expectAccessible(page);
     const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#c03030' } }).png().toBuffer();
     await page.getByLabel('Choose a photo').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
     await page.getByRole('button', { name: 'Upload photo' }).click();
@@ -166,6 +134,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await page.getByLabel('New name').fill('www');
     await page.getByRole('button', { name: 'Rename' }).click();
     await expect(page.locator('#name-error').textContent()).resolves.toContain('reserved');
+    await expectAccessible(page);
     const chosen = `walkers-${Date.now().toString(36)}`;
     await page.getByLabel('New name').fill(chosen);
     await page.getByRole('button', { name: 'Rename' }).click();
@@ -174,6 +143,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await expect(page.getByRole('link', { name: `Rename ${chosen}` }).count()).resolves.toBe(0);
     await page.goto(`${netid.issuer}/network/accounts/${chosen}/rename`);
     await expect(page.getByRole('alert').first().textContent()).resolves.toContain('renamed only once');
+    await expectAccessible(page);
 
     // One click into the renamed account: third-party-initiated login, answered by the network session.
     await page.goto(`${netid.issuer}/network`);
@@ -187,16 +157,20 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await page.goto(`${netid.issuer}/network/phone`);
     await page.getByLabel('Phone number').fill('+44 20 7946 0123');
     await page.getByLabel('Also update Mobile phone in all my Bitrix24 accounts').uncheck();
+    await expectAccessible(page);
     await page.getByRole('button', { name: 'Send a confirmation code' }).click();
     await page.getByLabel('Code', { exact: true }).fill(await sms.codeFor(phone));
     await page.getByRole('button', { name: 'Confirm', exact: true }).click();
     await expect(notice()).resolves.toContain('phone number is confirmed');
+    await expectAccessible(page);
     expect(sms.received[0]?.contentType).toContain('application/json');
 
     // Sign out everywhere, then sign in with the phone in another format.
     await page.getByRole('link', { name: 'Sign out' }).click();
+    await expectAccessible(page);
     await page.getByRole('button', { name: 'Yes, sign me out' }).click();
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toContain('signed out');
+    await expectAccessible(page);
     await page.goto(`${netid.issuer}/network`);
     await expectCredentialFieldsDescribed();
     await page.getByLabel('Email or phone number').fill('+44 (0)20 7946 0123');
@@ -212,6 +186,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await page.getByLabel('New password').fill('another long walk home');
     await page.getByRole('button', { name: 'Change password' }).click();
     await expect(page.locator('#current-error').textContent()).resolves.toContain('not your current password');
+    await expectAccessible(page);
     await page.getByLabel('Current password').fill(password);
     await page.getByLabel('New password').fill('another long walk home');
     await page.getByRole('button', { name: 'Change password' }).click();
@@ -224,14 +199,17 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await page.goto(`${netid.issuer}/network`);
     await page.getByRole('link', { name: 'Forgot password?' }).click();
     await expectCredentialFieldsDescribed();
+    await expectAccessible(page);
     const mailsBefore = mailbox.messages.length;
     await page.getByLabel('Email or phone number').fill(email);
     await page.getByRole('button', { name: 'Send a code' }).click();
     await page.getByLabel('Code', { exact: true }).fill(await mailbox.codeFor(email, mailsBefore));
     await page.getByLabel('New password').fill('recovered at last again');
     await expectCredentialFieldsDescribed();
+    await expectAccessible(page);
     await page.getByRole('button', { name: 'Change password' }).click();
     await expect(page.getByRole('status').first().textContent()).resolves.toContain('Sign in with the new password');
+    await expectAccessible(page);
     await page.getByLabel('Password').fill('recovered at last again');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${netid.issuer}/network`);
@@ -240,6 +218,7 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
     await page.goto(`${netid.issuer}/network/delete`);
     await expect(page.locator('#remaining-accounts').textContent()).resolves.toContain(chosen);
     await expect(page.getByRole('button', { name: 'Delete my profile' }).count()).resolves.toBe(0);
+    await expectAccessible(page);
   });
 
   test('every page can be used from the keyboard: the skip link leads to the content', async () => {
