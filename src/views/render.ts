@@ -22,9 +22,22 @@ function problemOf(ctx: Context): MessageKey | undefined {
   return typeof problem === 'string' && problem.startsWith('problem.') && isMessageKey(problem) ? problem : undefined;
 }
 
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * HTML-escapes a value for a page, and shows any control character (but tab
+ * and line breaks) as U+FFFD: a form that refused one echoes what was typed,
+ * and a NUL has no place in a page (HTML parsers replace it anyway).
+ */
+export function escapeHtml(value: unknown): string {
+  return String(value)
+    .replace(/[&<>"']/g, (character) => HTML_ESCAPES[character]!)
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, '\ufffd');
+}
+
 export function createViews(directory = VIEWS_DIRECTORY) {
   // autoEscape: every `<%= %>` is HTML-escaped; templates never build markup from strings.
-  const eta = new Eta({ views: directory, cache: true, autoEscape: true, autoTrim: false });
+  const eta = new Eta({ views: directory, cache: true, autoEscape: true, autoTrim: false, escapeFunction: escapeHtml });
 
   return {
     html(ctx: Context, template: string, data: Record<string, unknown> = {}): string {

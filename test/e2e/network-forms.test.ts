@@ -54,6 +54,8 @@ describe.each(backends)('bad input on the network-profile forms (%s)', (backend)
   test.each([
     ['an empty first name', { first_name: '  ', last_name: 'Kept' }, 'Enter your first name', 'last_name', 'Kept'],
     ['a name over 100 characters', { first_name: 'B'.repeat(101), last_name: 'Kept' }, 'at most', 'last_name', 'Kept'],
+    ['a NUL byte in a name', { first_name: 'x\u0000', last_name: 'Kept' }, 'control characters', 'last_name', 'Kept'],
+    ['a line break in a name', { first_name: 'Kept', last_name: 'two\nlines' }, 'control characters', 'first_name', 'Kept'],
   ])('edit profile with %s', async (_case, fields, message, keptField, keptValue) => {
     const before = await snapshot();
     const page = await post('/network/profile', 'form[action="/network/profile"]', { ...fields, propagate: 'on' });
@@ -92,12 +94,15 @@ describe.each(backends)('bad input on the network-profile forms (%s)', (backend)
     ['phone', 'call me maybe', 'country code'],
     ['phone', '+1 555', 'country code'],
     ['email', 'not-an-address', 'name@example.com'],
-  ])('connect a %s with %s', async (kind, value, message) => {
+    ['email', 'a\u0000b@example.test', 'name@example.com'],
+    ['email', '<b>x</b>@example.test', 'name@example.com'],
+    ['phone', '+1 415\u0000 555 2671', 'country code'],
+  ])('connect a %s with %j', async (kind, value, message) => {
     const before = await snapshot();
     const page = await post(`/network/${kind}`, `form[action="/network/${kind}"]`, { value, propagate: 'on' });
     expect(page.status).toBe(400);
     expect(alertText(page)).toContain(message);
-    expect(inputValue(page, 'value')).toBe(value);
+    expect(inputValue(page, 'value')).toBe(value.replaceAll('\u0000', '\ufffd'));
     expect(await netid.context.db('one_time_codes').where({ profile_id: person.profile.id })).toHaveLength(0);
     expect(await snapshot()).toEqual(before);
   });
@@ -160,6 +165,26 @@ describe.each(backends)('bad input on the network-profile forms (%s)', (backend)
     expect(await snapshot()).toEqual(before);
   });
 
+  test('a form too long to read sends the person back to it with a message, and changes nothing', async () => {
+    const before = await snapshot();
+    const page = await agent.page('/network/profile');
+    const result = await agent.submit(page, 'form[action="/network/profile"]', { first_name: 'F'.repeat(40_000), last_name: 'L'.repeat(40_000) });
+    if (!isPage(result)) throw new Error('left NetID');
+    expect(result.url).toBe(`${netid.issuer}/network/profile?problem=problem.form_too_large`);
+    expect(result.status).toBe(200);
+    expect(alertText(result)).toContain('too long to read');
+    expect(result.document.querySelector('form[action="/network/profile"]')).not.toBeNull();
+    expect(await snapshot()).toEqual(before);
+  });
+
+  test('two long fields that still fit are answered field by field, keeping what can be kept', async () => {
+    const before = await snapshot();
+    const page = await post('/network/profile', 'form[action="/network/profile"]', { first_name: 'F'.repeat(9_000), last_name: 'L'.repeat(9_000) });
+    expect(page.status).toBe(400);
+    expect(alertText(page)).toContain('at most');
+    expect(await snapshot()).toEqual(before);
+  });
+
   test('a form without its CSRF token changes nothing', async () => {
     const before = await snapshot();
     for (const [path, form] of [
@@ -202,6 +227,9 @@ describe.each(backends)('bad input at sign-up (%s)', (backend) => {
     ['an email without a domain', { first_name: 'F', last_name: 'L', email: 'new2@', password: 'a good long passphrase' }, 'name@example.com'],
     ['a short password', { first_name: 'F', last_name: 'L', email: 'new3@example.test', password: 'short' }, 'at least 8 characters'],
     ['a common password', { first_name: 'F', last_name: 'L', email: 'new4@example.test', password: 'iloveyou' }, 'most common'],
+    ['markup in the email', { first_name: 'F', last_name: 'L', email: '<b>x</b>@example.test', password: 'a good long passphrase' }, 'name@example.com'],
+    ['a NUL byte in the first name', { first_name: 'x\u0000', last_name: 'L', email: 'new5@example.test', password: 'a good long passphrase' }, 'control characters'],
+    ['a NUL byte in the email', { first_name: 'F', last_name: 'L', email: 'a\u0000b@netid.test', password: 'a good long passphrase' }, 'name@example.com'],
   ])('sign-up with %s keeps the form and creates nothing', async (_case, fields, message) => {
     const agent = new UserAgent(netid.issuer);
     const form = await agent.page('/network/sign-up');
@@ -216,7 +244,7 @@ describe.each(backends)('bad input at sign-up (%s)', (backend) => {
     if (!isPage(result)) throw new Error('left NetID');
     expect(result.status).toBe(400);
     expect(alertText(result)).toContain(message);
-    expect(result.document.querySelector('input[name=email]')?.getAttribute('value')).toBe(fields.email);
+    expect(result.document.querySelector('input[name=email]')?.getAttribute('value')).toBe(fields.email.replaceAll('\u0000', '\ufffd'));
     expect(result.document.querySelector('input[name=password]')?.getAttribute('value') ?? '').toBe('');
     expect(await count()).toEqual(before);
   });
