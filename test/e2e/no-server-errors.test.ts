@@ -179,7 +179,7 @@ describe.each(backends)('no input yields a server error (%s)', (backend) => {
       // Path segments as they travel, already encoded; some not validly (a lone surrogate's bytes, a stray %).
       const segment = fc.oneof(
         fc.constant(account.account.name),
-        fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: fc.constantFrom(...AWKWARD), maxLength: 6 })).map((text) => encodeURIComponent(text.toWellFormed())),
+        fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: fc.constantFrom(...AWKWARD), maxLength: 6 })).map((text) => encodeURIComponent(Buffer.from(text).toString())),
         fc.constantFrom('%ED%A0%80', '%', '%zz', '%2F', '..', '%C0%80'),
       );
       await property(fc.tuple(params(names), segment), async ([pairs, name]: [Array<[string, string]>, string]) => {
