@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config/environment.js';
+import { lockEmbeddedDatabase } from './embedded-lock.js';
 
 export type Database = Knex;
 
@@ -32,10 +32,21 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   }
   // PGlite is loaded only when used: production never needs the WebAssembly build.
   const { default: ClientPgLite } = await import('knex-pglite');
-  if (options.pgliteDirectory) fs.mkdirSync(options.pgliteDirectory, { recursive: true });
   // An empty connection keeps the database in memory.
   const connection = (options.pgliteDirectory ? { filename: options.pgliteDirectory } : {}) as Knex.StaticConnectionConfig;
-  return knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: 'postgres', connection });
+  const release = options.pgliteDirectory ? lockEmbeddedDatabase(options.pgliteDirectory) : () => {};
+  const db = knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: 'postgres', connection });
+  // knex's own destroy() cannot be replaced; it ends in the client's, which can.
+  const client = db.client as { destroy(callback?: unknown): Promise<void> };
+  const destroyClient = client.destroy.bind(client);
+  client.destroy = async (callback?: unknown) => {
+    try {
+      await destroyClient(callback);
+    } finally {
+      release();
+    }
+  };
+  return db;
 }
 
 /** Turns a connection failure into a sentence an operator can act on. */
