@@ -43,7 +43,7 @@ describe.each(backends)('the network profile pages (%s)', (backend) => {
 
   const { accounts, profiles } = { accounts: () => netid.context.queries.accounts, profiles: () => netid.context.queries.profiles };
 
-  test('My Network asks a stranger to sign in, then lists every account with its role, and invitations can be accepted', async () => {
+  test('My Network asks a stranger to sign in, then lists every account with its role, and one click accepts an invitation and enters', async () => {
     const { person, account, agent } = await signedInAdmin();
     const other = await createPerson(netid.context);
     const invitedTo = await createTestAccount(netid.context, other);
@@ -68,11 +68,20 @@ describe.each(backends)('the network profile pages (%s)', (backend) => {
 
     const invitation = page.document.querySelectorAll('.account').find((li) => li.text.includes(invitedTo.account.name))!;
     expect(invitation.text).toContain('invitation waiting');
-    const accepted = await submitPage(agent, page, `form[action="/network/accounts/${invitedTo.account.name}/accept"]`);
-    expect(accepted.document.querySelector('[role=status]')?.text).toContain('Invitation accepted');
-    expect((await netid.context.queries.memberships.find(invitedTo.account.id, person.profile.id))?.state).toBe('active');
+    // The one link is the account's own sign-in, like "Open"; no separate step accepts first.
+    const link = invitation.querySelector('a.primary')!;
+    expect(link.text.trim()).toBe(`Accept the invitation and open ${invitedTo.account.name}`);
+    const target = new URL(link.getAttribute('href')!);
+    expect(`${target.origin}${target.pathname}`).toBe(`https://${invitedTo.account.name}.bitrix24.test/oauth/netid/login`);
+    expect(invitation.querySelectorAll('form, button')).toHaveLength(0);
+    // What that click leads to: the account's authorization request, answered by the network session.
     const claims = await accountIdToken(netid.context, agent, netid.issuer, invitedTo.account.name);
     expect(claims.membership).toEqual({ account: invitedTo.account.name, role: 'user', state: 'active' });
+    expect((await netid.context.queries.memberships.find(invitedTo.account.id, person.profile.id))?.state).toBe('active');
+    const after = await agent.page('/network');
+    const entered = after.document.querySelectorAll('.account').find((li) => li.text.includes(invitedTo.account.name))!;
+    expect(entered.text).not.toContain('invitation waiting');
+    expect(entered.querySelector('a.primary')!.text.trim()).toBe(`Open ${invitedTo.account.name}`);
   });
 
   test('new names reach the accounts only when the person asks for it', async () => {
