@@ -104,4 +104,14 @@ describe.each(backends)('control characters in requests (%s)', (backend) => {
     expect(result.status).toBe(400);
     expect(alertText(result)).toContain('Enter an email address or a phone number');
   });
+
+  test('a sign-in form too long to read goes back to the sign-in screen, which says so', async () => {
+    const agent = new UserAgent(netid.issuer);
+    const form = await agent.page('/network');
+    const result = await agent.submit(form, 'form[action$="/login"]', { identifier: 'i'.repeat(40_000), password: 'p'.repeat(40_000) });
+    if (!isPage(result)) throw new Error('left NetID');
+    expect(result.url).toMatch(/\/interaction\/[^/?]+\?problem=problem\.form_too_large$/);
+    expect(alertText(result)).toContain('too long to read');
+    expect(result.document.querySelector('form[action$="/login"]')).not.toBeNull();
+  });
 });
