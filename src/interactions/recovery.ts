@@ -135,7 +135,7 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
     }
     await kit.rememberRecovery(interaction, undefined);
     // Failed sign-ins before the recovery must not keep the person out now that the password is theirs again.
-    await context.limits.recordSuccess(recovery.identifier);
+    await context.limits.recordSuccess(recovery.identifier, ctx.ip);
     return renderLogin(ctx, env, interaction, { identifier: recovery.identifier, noticeKey: 'recover.done' });
   });
 }
