@@ -4,10 +4,28 @@ import type { MessageKey } from '../i18n/messages.js';
 
 export type CodePurpose = 'confirm-email' | 'connect-email' | 'connect-phone' | 'recover-access';
 
-/** Six digits, ten minutes, five wrong tries, one use, and a minute between sends. */
+/** Six digits, ten minutes, five wrong tries, one use, a minute between sends and five sends an hour. */
 export const CODE_TTL_SECONDS = 10 * 60;
 export const CODE_MAX_FAILED_ATTEMPTS = 5;
 export const CODE_RESEND_SECONDS = 60;
+export const CODES_PER_HOUR = 5;
+
+const HOUR = 60 * 60 * 1000;
+
+/**
+ * Seconds before another code may be sent, given when the earlier ones were
+ * (ms since epoch); 0 when one may go now. The hourly cap is what bounds
+ * guessing: each code allows five tries, so a fresh code every minute would
+ * otherwise give hundreds of guesses an hour.
+ */
+export function secondsBeforeNextCode(sentAt: number[], now = Date.now()): number {
+  const lastHour = sentAt.filter((time) => now - time < HOUR).sort((a, b) => a - b);
+  let wait = 0;
+  const latest = lastHour.at(-1);
+  if (latest !== undefined) wait = latest + CODE_RESEND_SECONDS * 1000 - now;
+  if (lastHour.length >= CODES_PER_HOUR) wait = Math.max(wait, lastHour[lastHour.length - CODES_PER_HOUR]! + HOUR - now);
+  return wait > 0 ? Math.ceil(wait / 1000) : 0;
+}
 
 export type IssueResult = { issued: true; code: string } | { issued: false; retryAfterSeconds: number };
 export type CodeRefusal = 'wrong' | 'expired' | 'exhausted';
@@ -44,14 +62,13 @@ export function createOneTimeCodes(db: Database, key: Buffer) {
       input: { profileId: string; purpose: CodePurpose; target: string; options?: Record<string, unknown> },
       trx: Database = db,
     ): Promise<IssueResult> {
-      const latest = await trx('one_time_codes')
+      const now = Date.now();
+      const recent = await trx('one_time_codes')
         .where({ profile_id: input.profileId, purpose: input.purpose })
-        .orderBy('created_at', 'desc')
-        .first<Pick<CodeRow, 'created_at'> | undefined>('created_at');
-      if (latest) {
-        const waited = (Date.now() - latest.created_at.getTime()) / 1000;
-        if (waited < CODE_RESEND_SECONDS) return { issued: false, retryAfterSeconds: Math.ceil(CODE_RESEND_SECONDS - waited) };
-      }
+        .andWhere('created_at', '>', new Date(now - HOUR))
+        .select<Pick<CodeRow, 'created_at'>[]>('created_at');
+      const wait = secondsBeforeNextCode(recent.map((row) => row.created_at.getTime()), now);
+      if (wait > 0) return { issued: false, retryAfterSeconds: wait };
       // A new code replaces the earlier ones for the same purpose.
       await trx('one_time_codes')
         .where({ profile_id: input.profileId, purpose: input.purpose })
@@ -66,7 +83,9 @@ export function createOneTimeCodes(db: Database, key: Buffer) {
         target: input.target,
         code_hash: hash(id, code),
         options: JSON.stringify(input.options ?? {}),
-        expires_at: new Date(Date.now() + CODE_TTL_SECONDS * 1000),
+        // The clock the waits are measured with, not the database's.
+        created_at: new Date(now),
+        expires_at: new Date(now + CODE_TTL_SECONDS * 1000),
       });
       return { issued: true, code };
     },
