@@ -3,8 +3,8 @@ import type { DecoyConfirmation } from './interaction-kit.js';
 
 /*
  * A pretended code: what the sign-in screen keeps where no code was sent
- * (sign-up with a taken email, recovery for an identifier that belongs to
- * nobody). None can be right; everything else follows the rules of a real
+ * (sign-up with a taken email; recovery for an identifier of nobody keeps a
+ * row in one_time_codes instead, see recover-access.ts). None can be right; everything else follows the rules of a real
  * code (one-time-codes.ts), so the step cannot be told apart from the real one
  * by what it answers.
  */

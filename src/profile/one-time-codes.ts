@@ -1,4 +1,4 @@
-import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Database } from '../db/database.js';
 import type { MessageKey } from '../i18n/messages.js';
 
@@ -27,10 +27,37 @@ export function secondsBeforeNextCode(sentAt: number[], now = Date.now()): numbe
   return wait > 0 ? Math.ceil(wait / 1000) : 0;
 }
 
-export type IssueResult = { issued: true; code: string } | { issued: false; retryAfterSeconds: number };
+/** The steps of a signed-in profile (or of one just created): their codes are counted per profile. */
+export type ProfileCodePurpose = Exclude<CodePurpose, 'recover-access'>;
+
+/**
+ * Which codes a code is counted with and checked against. A profile's own
+ * steps are keyed by the profile. "Forgot password?" is asked by whoever
+ * types an identifier, so its codes are keyed by the identifier typed,
+ * registered or not, and each is bound to the sign-in that asked for it (the
+ * requester): several browsers can each hold a code of their own, and wrong
+ * tries in one never use up another's.
+ */
+export type CodeScope =
+  | { purpose: ProfileCodePurpose; profileId: string }
+  | { purpose: 'recover-access'; identifier: string; requester: string };
+
+/** Where a code goes: the profile whose address `target` is. */
+export interface CodeRecipient {
+  profileId: string;
+  target: string;
+}
+
+export type CodeRequest =
+  | { purpose: ProfileCodePurpose; profileId: string; target: string; options?: Record<string, unknown> }
+  /** `reaches` is absent when the identifier reaches nobody: the code is counted like any other but sent nowhere, and no code is right. */
+  | { purpose: 'recover-access'; identifier: string; requester: string; reaches?: CodeRecipient | undefined };
+
+/** `code` is what to send, undefined for a request that reaches nobody. */
+export type IssueResult = { issued: true; code: string | undefined } | { issued: false; retryAfterSeconds: number };
 export type CodeRefusal = 'wrong' | 'expired' | 'exhausted';
 export type VerifyResult =
-  | { valid: true; target: string; options: Record<string, unknown> }
+  | { valid: true; profileId: string; target: string; options: Record<string, unknown> }
   | { valid: false; reason: CodeRefusal };
 
 /** What a person is told when a code is refused, wherever they typed it. */
@@ -42,7 +69,8 @@ export const CODE_REFUSAL_MESSAGES = {
 
 interface CodeRow {
   id: string;
-  target: string;
+  profile_id: string | null;
+  target: string | null;
   code_hash: string;
   failed_attempts: number;
   options: Record<string, unknown>;
@@ -53,47 +81,54 @@ interface CodeRow {
 /**
  * One-time codes stored as keyed hashes: a database reader cannot recover a
  * code, and without the key six digits cannot be brute-forced offline either.
+ * The identifiers typed at "Forgot password?" are kept the same way, so the
+ * table does not list who asked about which address.
  */
 export function createOneTimeCodes(db: Database, key: Buffer) {
   const hash = (id: string, code: string) => createHmac('sha256', key).update(`${id}:${code}`).digest('base64url');
+  const identifierHash = (identifier: string) => createHmac('sha256', key).update(`identifier:${identifier}`).digest('base64url');
+
+  /** The codes counted together for the minute between sends and the hourly cap. */
+  const counted = (scope: CodeScope) =>
+    scope.purpose === 'recover-access'
+      ? { identifier_hash: identifierHash(scope.identifier), purpose: scope.purpose }
+      : { profile_id: scope.profileId, purpose: scope.purpose };
+  /** The codes one person holds: a new one replaces them, and the newest is the one checked. */
+  const held = (scope: CodeScope) => (scope.purpose === 'recover-access' ? { ...counted(scope), requester: scope.requester } : counted(scope));
 
   return {
-    async issue(
-      input: { profileId: string; purpose: CodePurpose; target: string; options?: Record<string, unknown> },
-      trx: Database = db,
-    ): Promise<IssueResult> {
+    async issue(request: CodeRequest, trx: Database = db): Promise<IssueResult> {
       const now = Date.now();
       const recent = await trx('one_time_codes')
-        .where({ profile_id: input.profileId, purpose: input.purpose })
+        .where(counted(request))
         .andWhere('created_at', '>', new Date(now - HOUR))
         .select<Pick<CodeRow, 'created_at'>[]>('created_at');
       const wait = secondsBeforeNextCode(recent.map((row) => row.created_at.getTime()), now);
       if (wait > 0) return { issued: false, retryAfterSeconds: wait };
-      // A new code replaces the earlier ones for the same purpose.
-      await trx('one_time_codes')
-        .where({ profile_id: input.profileId, purpose: input.purpose })
-        .whereNull('consumed_at')
-        .update({ consumed_at: trx.fn.now() });
+      // A new code replaces the earlier ones its holder was sent, and nobody else's.
+      await trx('one_time_codes').where(held(request)).whereNull('consumed_at').update({ consumed_at: new Date(now) });
+      const recipient = request.purpose === 'recover-access' ? request.reaches : request;
       const id = randomUUID();
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       await trx('one_time_codes').insert({
         id,
-        profile_id: input.profileId,
-        purpose: input.purpose,
-        target: input.target,
-        code_hash: hash(id, code),
-        options: JSON.stringify(input.options ?? {}),
+        ...held(request),
+        profile_id: recipient?.profileId ?? null,
+        target: recipient?.target ?? null,
+        // Where the code reaches nobody, the hash is of a value nobody is sent and nobody can type (not six digits).
+        code_hash: hash(id, recipient ? code : randomBytes(24).toString('base64url')),
+        options: JSON.stringify(request.purpose === 'recover-access' ? {} : (request.options ?? {})),
         // The clock the waits are measured with, not the database's.
         created_at: new Date(now),
         expires_at: new Date(now + CODE_TTL_SECONDS * 1000),
       });
-      return { issued: true, code };
+      return { issued: true, code: recipient ? code : undefined };
     },
 
     /** Consumes the code when right; counts a wrong try otherwise. */
-    async verify(input: { profileId: string; purpose: CodePurpose; code: string }, trx: Database = db): Promise<VerifyResult> {
+    async verify(input: CodeScope & { code: string }, trx: Database = db): Promise<VerifyResult> {
       const row = await trx('one_time_codes')
-        .where({ profile_id: input.profileId, purpose: input.purpose })
+        .where(held(input))
         .whereNull('consumed_at')
         .orderBy('created_at', 'desc')
         .first<CodeRow | undefined>();
@@ -101,7 +136,7 @@ export function createOneTimeCodes(db: Database, key: Buffer) {
       if (row.failed_attempts >= CODE_MAX_FAILED_ATTEMPTS) return { valid: false, reason: 'exhausted' };
       const given = Buffer.from(hash(row.id, input.code.replace(/\s+/g, '')));
       const expected = Buffer.from(row.code_hash);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      if (given.length !== expected.length || !timingSafeEqual(given, expected) || !row.profile_id || !row.target) {
         const [updated] = await trx('one_time_codes')
           .where({ id: row.id })
           .increment('failed_attempts', 1)
@@ -112,9 +147,19 @@ export function createOneTimeCodes(db: Database, key: Buffer) {
       // Single use even when two requests race with the same right code.
       const consumed = await trx('one_time_codes').where({ id: row.id }).whereNull('consumed_at').update({ consumed_at: trx.fn.now() });
       if (!consumed) return { valid: false, reason: 'expired' };
-      return { valid: true, target: row.target, options: row.options };
+      return { valid: true, profileId: row.profile_id, target: row.target, options: row.options };
     },
   };
+}
+
+/**
+ * Code rows are kept an hour after they expire, since the hourly cap counts
+ * them; then they are deleted. Answers how many were.
+ */
+export async function deleteOldCodes(db: Database, now = Date.now()): Promise<number> {
+  // Not the query builder's delete(): under knex-pglite it resolves to the driver's result object, not a count.
+  const result = await db.raw('delete from one_time_codes where expires_at < ?', [new Date(now - HOUR)]);
+  return Number(result.rowCount ?? result.affectedRows ?? 0);
 }
 
 export type OneTimeCodes = ReturnType<typeof createOneTimeCodes>;

@@ -66,13 +66,14 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
     worker = startFastWorker(netid);
 
     const issued = await sendCode(netid.context.codeDelivery, {
-      profileId: person.profile.id,
       purpose: 'recover-access',
-      target: person.email,
+      identifier: person.email,
+      requester: 'a sign-in',
+      reaches: { profileId: person.profile.id, target: person.email },
       channel: 'email',
       locale: 'en',
     });
-    if (!issued.issued) throw new Error('no code was issued');
+    if (!issued.issued || !issued.code) throw new Error('no code was issued');
 
     const failing = await waitFor('two failed attempts', async () => {
       const [row] = await outboxRows();
@@ -120,13 +121,14 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
     worker = startFastWorker(netid);
 
     const issued = await sendCode(netid.context.codeDelivery, {
-      profileId: profile.id,
       purpose: 'recover-access',
-      target: phone,
+      identifier: phone,
+      requester: 'a sign-in',
+      reaches: { profileId: profile.id, target: phone },
       channel: 'sms',
       locale: 'en',
     });
-    if (!issued.issued) throw new Error('no code was issued');
+    if (!issued.issued || !issued.code) throw new Error('no code was issued');
 
     const failing = await waitFor('a refused attempt', async () => {
       const [row] = await outboxRows();
@@ -156,13 +158,14 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
 
     // As the sign-in screen does: the profile's own language wins over the browser's.
     const issued = await sendCode(netid.context.codeDelivery, {
-      profileId: profile.id,
       purpose: 'recover-access',
-      target: person.email,
+      identifier: person.email,
+      requester: 'a sign-in',
+      reaches: { profileId: profile.id, target: person.email },
       channel: 'email',
       locale: chooseLocale(profile.locale, () => 'en'),
     });
-    if (!issued.issued) throw new Error('no code was issued');
+    if (!issued.issued || !issued.code) throw new Error('no code was issued');
 
     await waitFor('the message to arrive', () => smtp!.messages.length > 0);
     const parsed = await simpleParser(smtp.messages[0]!.raw);
