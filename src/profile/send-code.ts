@@ -1,10 +1,13 @@
 import type { Database } from '../db/database.js';
 import { enqueueMessage, type Channel } from '../delivery/outbox.js';
+import type { Sealer } from '../security/sealing.js';
 import type { CodeRequest, IssueResult, OneTimeCodes } from './one-time-codes.js';
 
 export interface CodeDelivery {
   db: Database;
   codes: OneTimeCodes;
+  /** Seals the queued messages' params (the codes) at rest. */
+  sealer: Sealer;
   /** Asks the delivery worker to send now rather than at its next poll. */
   wakeDelivery(): void;
 }
@@ -24,7 +27,7 @@ export async function sendCode(
     const result = await deps.codes.issue(input, t);
     const recipient = input.purpose === 'recover-access' ? input.reaches?.target : input.target;
     if (result.issued && result.code !== undefined && recipient) {
-      await enqueueMessage(t, {
+      await enqueueMessage(t, deps.sealer, {
         channel: input.channel,
         recipient,
         template: input.purpose,
