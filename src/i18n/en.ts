@@ -73,7 +73,7 @@ export const en = {
   'password.too_short': 'The password must have at least 8 characters.',
   'password.too_long': 'The password can have 128 characters at most.',
   'password.common': 'This password is one of the most common ones, so it is easy to guess. Choose another.',
-  'password.contains_identifier': 'The password must not be your email name. Choose another.',
+  'password.context_words': 'This password is your email, your phone number or the name of this service (Bitrix24, NetID) with only a few other characters, so it is among the first anyone would try. Choose another.',
   'confirm_email.title': 'Confirm your email',
   'confirm_email.intro': 'This is the first sign-in to your Bitrix24 Network profile. We sent a 6-digit code to {email}: enter it to go on.',
   'confirm_email.submit': 'Confirm',

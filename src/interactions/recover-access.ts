@@ -9,6 +9,7 @@ import { endProfileSessions } from '../oidc/end-profile-sessions.js';
 import type { Identifier } from '../profile/identifier.js';
 import type { CodeRefusal, IssueResult } from '../profile/one-time-codes.js';
 import { sendCode, type CodeDelivery } from '../profile/send-code.js';
+import { passwordProblem, type PasswordProblem } from '../security/password-policy.js';
 import { hashPassword } from '../security/passwords.js';
 import type { PendingRecovery } from './interaction-kit.js';
 
@@ -60,7 +61,17 @@ export async function requestRecoveryCode(
   return result;
 }
 
-export type ResetResult = { outcome: 'recovered'; profileId: string } | { outcome: 'code-refused'; reason: CodeRefusal };
+export type ResetResult =
+  | { outcome: 'recovered'; profileId: string }
+  | { outcome: 'code-refused'; reason: CodeRefusal }
+  | { outcome: 'password-refused'; problem: PasswordProblem };
+
+/** Undoes the reset: the right code stays unused, for a password that is not made of the profile's own identifiers. */
+class PasswordRefused extends Error {
+  constructor(readonly problem: PasswordProblem) {
+    super(`the new password is refused: ${problem}`);
+  }
+}
 
 /**
  * Sets a new password with a recovery code, all or nothing: the code is used
@@ -68,7 +79,9 @@ export type ResetResult = { outcome: 'recovered'; profileId: string } | { outcom
  * (the code proved it), and every session, grant and token of the profile
  * ended, since whoever knew the old password must not stay signed in; the
  * accounts those sessions reached are told once it has committed.
- * The password must already satisfy the policy.
+ * The password must already satisfy the policy for what the person typed;
+ * only once the code is right is it checked against the profile's own email
+ * and phone, so a refusal cannot tell a stranger whom an identifier reaches.
  */
 export async function resetPassword(
   deps: RecoveryDependencies,
@@ -79,7 +92,7 @@ export async function resetPassword(
   const passwordHash = await hashPassword(input.password);
 
   let logouts: BackchannelLogout[] = [];
-  const result = await deps.db.transaction(async (trx): Promise<ResetResult> => {
+  const reset = deps.db.transaction(async (trx): Promise<ResetResult> => {
     const verified = await deps.codeDelivery.codes.verify(
       { purpose: 'recover-access', identifier: recovery.identifier, requester: recovery.requester, code: input.code },
       trx,
@@ -90,6 +103,8 @@ export async function resetPassword(
     const profile = await trx<Profile>('profiles').where({ id: profileId }).forUpdate().first();
     // The address changed since the code was sent: it no longer proves anything about this profile.
     if (!profile || profile[column] !== verified.target) return { outcome: 'code-refused', reason: 'expired' };
+    const problem = passwordProblem(input.password, [profile.email, profile.phone].filter((value): value is string => Boolean(value)));
+    if (problem) throw new PasswordRefused(problem);
     await deps.profiles.updatePasswordHash(profileId, passwordHash, trx);
     await trx('profiles')
       .where({ id: profileId })
@@ -100,6 +115,10 @@ export async function resetPassword(
       trx,
     );
     return { outcome: 'recovered', profileId };
+  });
+  const result = await reset.catch((error: unknown) => {
+    if (error instanceof PasswordRefused) return { outcome: 'password-refused' as const, problem: error.problem };
+    throw error;
   });
   if (result.outcome === 'recovered') notifyBackchannelLogout(deps.provider, deps.logger, logouts);
   return result;

@@ -142,6 +142,9 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
     if (result.outcome === 'code-refused') {
       return renderCodeForm(ctx, env, interaction, recovery, { code, errors: { code: CODE_REFUSAL_MESSAGES[result.reason] } }, 400);
     }
+    if (result.outcome === 'password-refused') {
+      return renderCodeForm(ctx, env, interaction, recovery, { code, errors: { password: PASSWORD_PROBLEM_MESSAGES[result.problem] } }, 400);
+    }
     await kit.rememberRecovery(interaction, undefined);
     // Failed sign-ins before the recovery must not keep the person out now that the password is theirs again.
     await context.limits.recordSuccess(recovery.identifier, ctx.ip);

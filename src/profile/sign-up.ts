@@ -14,7 +14,7 @@ export const PASSWORD_PROBLEM_MESSAGES: Record<PasswordProblem, MessageKey> = {
   'too-short': 'password.too_short',
   'too-long': 'password.too_long',
   common: 'password.common',
-  'contains-identifier': 'password.contains_identifier',
+  'context-words': 'password.context_words',
 };
 
 const signUpForm = z.object({

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { en } from '../../src/i18n/en.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { createPerson, createTestAccount, type TestPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
@@ -128,6 +129,18 @@ describe.each(backends)('bad input on the network-profile forms (%s)', (backend)
     expect(await snapshot()).toEqual(before);
   });
 
+  test.each([
+    ['its own email', () => person.email],
+    ['its own email name with a digit', () => `${person.email.split('@')[0]}1`],
+    ['the name of the service', () => 'Bitrix24-NetID!'],
+  ])('a new password made of %s, with the right current one', async (_case, password) => {
+    const before = await snapshot();
+    const page = await post('/network/password', 'form[action="/network/password"]', { current_password: person.password, new_password: password() });
+    expect(page.status).toBe(400);
+    expect(alertText(page)).toContain(en['password.context_words']);
+    expect(await snapshot()).toEqual(before);
+  });
+
   test('a new password that is too short, with the right current one', async () => {
     const before = await snapshot();
     const page = await post('/network/password', 'form[action="/network/password"]', { current_password: person.password, new_password: 'short' });
@@ -202,6 +215,8 @@ describe.each(backends)('bad input at sign-up (%s)', (backend) => {
     ['an email without a domain', { first_name: 'F', last_name: 'L', email: 'new2@', password: 'a good long passphrase' }, 'name@example.com'],
     ['a short password', { first_name: 'F', last_name: 'L', email: 'new3@example.test', password: 'short' }, 'at least 8 characters'],
     ['a common password', { first_name: 'F', last_name: 'L', email: 'new4@example.test', password: 'iloveyou' }, 'most common'],
+    ['the email as password', { first_name: 'F', last_name: 'L', email: 'new5@example.test', password: 'New5@Example.test' }, en['password.context_words']],
+    ['the service as password', { first_name: 'F', last_name: 'L', email: 'new6@example.test', password: 'bitrix24.network' }, en['password.context_words']],
   ])('sign-up with %s keeps the form and creates nothing', async (_case, fields, message) => {
     const agent = new UserAgent(netid.issuer);
     const form = await agent.page('/network/sign-up');

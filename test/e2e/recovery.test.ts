@@ -234,6 +234,29 @@ describe.each(backends)('recovering access with a one-time code (%s)', (backend)
     expect(done.document.querySelector('[role=status]')!.text).toBe(en['recover.done']);
   });
 
+  test("a new password made of the identifier typed is refused before the code; of the profile's own phone once the code is right", async () => {
+    const person = await createPerson(netid.context);
+    const phone = '+4915187654321';
+    await database.db('profiles').where({ id: person.profile.id }).update({ phone, phone_verified: true });
+    const agent = new UserAgent(netid.issuer);
+    const { codeForm } = await askForCode(agent, person.email);
+    const code = await codeSentTo(person.email);
+
+    // What was typed is known before the code is tried, registered or not; the phone only to whoever holds the code.
+    for (const password of [`${person.email}!`, '0151 8765 4321']) {
+      const refused = await enterCode(agent, codeForm, code, password);
+      expect(refused.status).toBe(400);
+      expect(refused.document.querySelector('#password-error')!.text).toBe(en['password.context_words']);
+      expect(refused.document.querySelector('#code')!.getAttribute('value')).toBe(code);
+    }
+    const stored = await netid.context.queries.profiles.findById(person.profile.id);
+    expect(stored!.password_hash).toBe(person.profile.password_hash);
+
+    // Neither refusal used up the code.
+    const done = await enterCode(agent, codeForm, code, 'a pass phrase of my own');
+    expect(done.document.querySelector('[role=status]')!.text).toBe(en['recover.done']);
+  });
+
   test('the code proves the address: an unconfirmed sign-up email becomes confirmed, a phone gets an SMS only once confirmed', async () => {
     const stamp = Date.now();
     const unconfirmedEmail = `new.${stamp}@example.test`;
