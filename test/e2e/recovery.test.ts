@@ -42,11 +42,7 @@ describe.each(backends)('recovering access with a one-time code (%s)', (backend)
     await database?.dispose();
   });
 
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
-
-  /** Moves NetID's clock `seconds` ahead of the real one from now on. */
+  /** Seconds NetID's clock runs ahead of the real one, for the test under way. */
   let ahead = 0;
   function runClockAhead(seconds: number): void {
     if (ahead === 0) {
@@ -55,7 +51,9 @@ describe.each(backends)('recovering access with a one-time code (%s)', (backend)
     }
     ahead += seconds;
   }
+
   afterEach(() => {
+    jest.restoreAllMocks();
     ahead = 0;
   });
 
