@@ -119,11 +119,11 @@ export async function createNetidContext(config: Config, logger: Logger, options
       limits: createSignInLimits(db),
       accountDependencies: { db, ...queries, validateClient, accountUrlPattern: config.accountUrlPattern, provider, logger },
       codes,
-      codeDelivery: { db, codes, wakeDelivery: () => worker?.wake() },
+      codeDelivery: { db, codes, sealer, wakeDelivery: () => worker?.wake() },
       senders,
       devOutbox,
       startDelivery() {
-        worker ??= startDeliveryWorker(db, senders, logger, { pollMilliseconds: config.delivery.pollMilliseconds });
+        worker ??= startDeliveryWorker(db, sealer, senders, logger, { pollMilliseconds: config.delivery.pollMilliseconds });
         return worker;
       },
       async close() {

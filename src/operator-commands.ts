@@ -6,6 +6,9 @@ import { registerClient } from './clients/register-client.js';
 import { checkClients, registerResourceServer, ResourceServerError } from './resource-servers/register-resource-server.js';
 import type { NetidContext } from './context.js';
 import { normaliseEmail, normalisePhone } from './profile/identifier.js';
+import { translator } from './i18n/messages.js';
+import { PASSWORD_PROBLEM_MESSAGES } from './profile/sign-up.js';
+import { passwordProblem } from './security/password-policy.js';
 import { hashPassword } from './security/passwords.js';
 
 /** The operator commands, separate from process handling so tests can run them. */
@@ -83,6 +86,8 @@ export async function runCommand(context: NetidContext, positionals: string[], v
       const phone = values.phone ? normalisePhone(values.phone, context.config.defaultPhoneRegion) : undefined;
       if (values.phone && !phone) throw new UsageError('--phone is not a phone number (use the +country format)');
       const password = values['password-stdin'] ? await readStdin() : values.password;
+      const problem = password ? passwordProblem(password, [email, ...(phone ? [phone] : [])]) : undefined;
+      if (problem) throw new UsageError(`the password is refused: ${translator('en')(PASSWORD_PROBLEM_MESSAGES[problem])}`);
       const profile = await context.queries.profiles.insert({
         email,
         emailVerified: true,

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js';
+import type { Sealer } from '../security/sealing.js';
 
 export type Channel = 'email' | 'sms';
 /** Messages that carry a one-time code (`params.code`). */
@@ -25,18 +26,32 @@ export interface OutboxRow extends OutgoingMessage {
   attempts: number;
 }
 
+/** A row as claimed, its params still as stored: sealed, or plain when an older version queued it. */
+export interface ClaimedRow extends Omit<OutboxRow, 'params'> {
+  params: unknown;
+}
+
 /**
  * Written in the same transaction as the change that causes the message, so a
- * message exists exactly when its change does.
+ * message exists exactly when its change does. The params are sealed with
+ * the key-encryption key: they can hold a one-time code, and a copy of the
+ * database must not show codes waiting to be sent.
  */
-export async function enqueueMessage(trx: Database, message: OutgoingMessage): Promise<void> {
+export async function enqueueMessage(trx: Database, sealer: Sealer, message: OutgoingMessage): Promise<void> {
   await trx('outbox').insert({
     channel: message.channel,
     recipient: message.recipient,
     template: message.template,
     locale: message.locale,
-    params: JSON.stringify(message.params),
+    params: JSON.stringify({ sealed: sealer.seal(JSON.stringify(message.params)) }),
   });
+}
+
+/** The message as it is to be rendered; throws when the params were sealed under another key. */
+export function openMessage(sealer: Sealer, row: ClaimedRow): OutboxRow {
+  const stored = (row.params ?? {}) as { sealed?: unknown };
+  if (typeof stored.sealed !== 'string') return { ...row, params: stored as Record<string, string> };
+  return { ...row, params: JSON.parse(sealer.open(stored.sealed)) as Record<string, string> };
 }
 
 /**
@@ -44,7 +59,7 @@ export async function enqueueMessage(trx: Database, message: OutgoingMessage): P
  * into the future, so another instance does not send them meanwhile and a
  * crashed worker's messages come due again.
  */
-export async function claimDueMessages(db: Database, limit: number, leaseSeconds: number): Promise<OutboxRow[]> {
+export async function claimDueMessages(db: Database, limit: number, leaseSeconds: number): Promise<ClaimedRow[]> {
   const result = await db.raw(
     `update outbox set next_attempt_at = now() + make_interval(secs => ?), attempts = attempts + 1
      where id in (
@@ -54,7 +69,7 @@ export async function claimDueMessages(db: Database, limit: number, leaseSeconds
      returning id, channel, recipient, template, locale, params, attempts`,
     [leaseSeconds, limit],
   );
-  return result.rows as OutboxRow[];
+  return result.rows as ClaimedRow[];
 }
 
 export async function markSent(db: Database, id: number): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
-import { claimDueMessages, markFailedAttempt, markSent, type OutboxRow } from './outbox.js';
+import type { Sealer } from '../security/sealing.js';
+import { claimDueMessages, markFailedAttempt, markSent, openMessage, type ClaimedRow } from './outbox.js';
 import { renderEmail, renderSms } from './render-message.js';
 import type { Senders } from './senders.js';
 
@@ -23,7 +24,7 @@ export function backoffSeconds(attempts: number): number {
  * request has just queued one), retries failures with backoff, and gives up
  * only after many attempts. A mail server that is down loses nothing.
  */
-export function startDeliveryWorker(db: Database, senders: Senders, logger: Logger, options: DeliveryWorkerOptions = {}) {
+export function startDeliveryWorker(db: Database, sealer: Sealer, senders: Senders, logger: Logger, options: DeliveryWorkerOptions = {}) {
   const poll = options.pollMilliseconds ?? 2000;
   const lease = options.leaseSeconds ?? 60;
   const maxAttempts = options.maxAttempts ?? 20;
@@ -32,10 +33,12 @@ export function startDeliveryWorker(db: Database, senders: Senders, logger: Logg
   let running: Promise<void> | undefined;
   let again = false;
 
-  async function deliver(row: OutboxRow): Promise<void> {
+  async function deliver(row: ClaimedRow): Promise<void> {
     try {
-      if (row.channel === 'email') await senders.email(renderEmail(row));
-      else await senders.sms(renderSms(row));
+      // Opened only now, just before rendering, and never kept.
+      const message = openMessage(sealer, row);
+      if (message.channel === 'email') await senders.email(renderEmail(message));
+      else await senders.sms(renderSms(message));
       await markSent(db, row.id);
       logger.info({ outbox: row.id, channel: row.channel, template: row.template }, 'message delivered');
     } catch (error) {

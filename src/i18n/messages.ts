@@ -27,3 +27,10 @@ export function translator(locale: string): Translate {
 export function isMessageKey(value: unknown): value is MessageKey {
   return typeof value === 'string' && Object.hasOwn(en, value);
 }
+
+/** How long to wait, as a person reads it: seconds while under two minutes, then whole minutes. */
+export function formatWait(t: Translate, seconds: number): string {
+  const whole = Math.max(1, Math.ceil(seconds));
+  if (whole === 1) return t('wait.one_second');
+  return whole < 120 ? t('wait.seconds', { seconds: whole }) : t('wait.minutes', { minutes: Math.ceil(whole / 60) });
+}

@@ -70,13 +70,17 @@ export function registerEmailConfirmation(router: Router, env: InteractionEnviro
   router.post('/:uid/confirm-email/resend', env.forms, async (ctx) => {
     const interaction = await kit.load(ctx);
     if (!interaction || !kit.guard(ctx)) return;
+    const renderWait = (pending: PendingSignIn, seconds: number) => {
+      ctx.set('Retry-After', String(seconds));
+      return renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: 'code.wait', seconds }, 429);
+    };
     const pending = kit.pending(interaction);
     if (pending && isDecoy(pending)) {
       const sent = resendDecoyCode(pending);
       if (sent.issued) await kit.remember(interaction, sent.decoy);
       return sent.issued
         ? renderEmailConfirmation(ctx, env, interaction, sent.decoy, { noticeKey: 'code.resent' })
-        : renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: 'code.wait', seconds: sent.retryAfterSeconds }, 429);
+        : renderWait(pending, sent.retryAfterSeconds);
     }
     const profile = pending ? await context.queries.profiles.findById(pending.profileId) : undefined;
     if (!pending || !profile?.email) {
@@ -92,6 +96,6 @@ export function registerEmailConfirmation(router: Router, env: InteractionEnviro
     });
     return sent.issued
       ? renderEmailConfirmation(ctx, env, interaction, pending, { noticeKey: 'code.resent' })
-      : renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: 'code.wait', seconds: sent.retryAfterSeconds }, 429);
+      : renderWait(pending, sent.retryAfterSeconds);
   });
 }

@@ -37,10 +37,12 @@ export const isDecoy = (pending: PendingSignIn): pending is DecoyConfirmation =>
 export interface PendingRecovery {
   /** The normalised email or phone the person typed. */
   identifier: string;
-  /** The profile that was sent a code; absent when the identifier belongs to nobody. */
-  profileId?: string;
-  /** For an identifier that belongs to nobody: the pretended code its tries are counted on. */
-  decoy?: DecoyCode;
+  /**
+   * A random id of this sign-in, chosen at its first request: its codes are
+   * bound to it, so another browser's tries never touch them. Whether the
+   * identifier belongs to anyone is not kept here; the code row knows.
+   */
+  requester: string;
 }
 
 export const displayName = (profile: Profile | undefined): string =>
@@ -95,7 +97,9 @@ export function createInteractionKit(provider: Provider, views: Views, csrf: Csr
     },
 
     recovery(interaction: Interaction): PendingRecovery | undefined {
-      return (interaction.result as { netidRecovery?: PendingRecovery } | undefined)?.netidRecovery;
+      const recovery = (interaction.result as { netidRecovery?: Partial<PendingRecovery> } | undefined)?.netidRecovery;
+      // One begun before codes were bound to a requester has no code this version can check: it starts again.
+      return recovery?.identifier && recovery.requester ? { identifier: recovery.identifier, requester: recovery.requester } : undefined;
     },
 
     async rememberRecovery(interaction: Interaction, recovery: PendingRecovery | undefined): Promise<void> {

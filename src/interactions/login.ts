@@ -58,7 +58,7 @@ export function registerLogin(router: Router, env: InteractionEnvironment): void
           ctx,
           env,
           interaction,
-          { identifier, errorKey: 'login.throttled', minutes: Math.ceil(result.retryAfterSeconds / 60) },
+          { identifier, errorKey: 'login.throttled', seconds: result.retryAfterSeconds },
           429,
         );
       case 'signed-in':

@@ -10,7 +10,7 @@ import type { InteractionEnvironment } from './environment.js';
 import { type Interaction, type PendingRecovery } from './interaction-kit.js';
 import { formField } from '../views/form-fields.js';
 import { renderLogin } from './login.js';
-import { requestRecoveryCode, resetPassword, type RecoveryDependencies } from './recover-access.js';
+import { newRequester, requestRecoveryCode, resetPassword, type RecoveryDependencies } from './recover-access.js';
 import { createRecoveryLimits } from './recovery-limits.js';
 
 interface CodeFormErrors {
@@ -22,7 +22,7 @@ function renderRequestForm(
   ctx: Context,
   env: InteractionEnvironment,
   interaction: Interaction,
-  extra: { identifier?: string; errorKey?: MessageKey; invalid?: boolean; minutes?: number } = {},
+  extra: { identifier?: string; errorKey?: MessageKey; invalid?: boolean; minutes?: number; seconds?: number } = {},
   status = 200,
 ): void {
   env.context.views.render(ctx, 'recover', { uid: interaction.uid, csrf: env.kit.csrfToken(ctx), ...extra }, status);
@@ -33,7 +33,7 @@ function renderCodeForm(
   env: InteractionEnvironment,
   interaction: Interaction,
   recovery: PendingRecovery,
-  extra: { code?: string; errors?: CodeFormErrors; noticeKey?: MessageKey; errorKey?: MessageKey; minutes?: number } = {},
+  extra: { code?: string; errors?: CodeFormErrors; noticeKey?: MessageKey; errorKey?: MessageKey; minutes?: number; seconds?: number } = {},
   status = 200,
 ): void {
   env.context.views.render(
@@ -85,17 +85,27 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
       return renderRequestForm(ctx, env, interaction, { identifier: typed, errorKey: 'login.identifier_invalid', invalid: true }, 400);
     }
     const clientId = String(interaction.params.client_id);
-    const wait = await limits.record(identifier.value, ctx.ip);
-    if (wait > 0) {
+    const earlier = kit.recovery(interaction);
+    const limited = await limits.record(identifier.value, ctx.ip);
+    if (limited > 0) {
       await context.queries.audit.record({ kind: 'recovery.throttled', ip: ctx.ip, clientId });
-      ctx.set('Retry-After', String(wait));
-      const throttled = { errorKey: 'recover.throttled' as const, minutes: Math.ceil(wait / 60) };
-      const recovery = kit.recovery(interaction);
-      return resend && recovery?.identifier === identifier.value
-        ? renderCodeForm(ctx, env, interaction, recovery, throttled, 429)
+      ctx.set('Retry-After', String(limited));
+      const throttled = { errorKey: 'recover.throttled' as const, minutes: Math.ceil(limited / 60) };
+      return resend && earlier?.identifier === identifier.value
+        ? renderCodeForm(ctx, env, interaction, earlier, throttled, 429)
         : renderRequestForm(ctx, env, interaction, { identifier: typed, ...throttled }, 429);
     }
-    const recovery = await requestRecoveryCode(deps, { identifier, browserLocale: localeOf(ctx), ip: ctx.ip, clientId });
+    const recovery = { identifier: identifier.value, requester: earlier?.requester ?? newRequester() };
+    const sent = await requestRecoveryCode(deps, { ...recovery, identifier, browserLocale: localeOf(ctx), ip: ctx.ip, clientId });
+    if (!sent.issued) {
+      // Said plainly: an identifier of nobody waits exactly as long, so the wait tells nothing.
+      ctx.set('Retry-After', String(sent.retryAfterSeconds));
+      const tooSoon = { errorKey: 'code.wait' as const, seconds: sent.retryAfterSeconds };
+      // Whoever already holds a code for it stays where that code is typed.
+      return earlier?.identifier === identifier.value
+        ? renderCodeForm(ctx, env, interaction, earlier, tooSoon, 429)
+        : renderRequestForm(ctx, env, interaction, { identifier: typed, ...tooSoon }, 429);
+    }
     await kit.rememberRecovery(interaction, recovery);
     ctx.redirect(`/interaction/${interaction.uid}/recover/code${resend ? '?resent=1' : ''}`);
   });
@@ -130,12 +140,14 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
 
     const result = await resetPassword(deps, { recovery, code, password, ip: ctx.ip, clientId: String(interaction.params.client_id) });
     if (result.outcome === 'code-refused') {
-      if (result.recovery !== recovery) await kit.rememberRecovery(interaction, result.recovery);
       return renderCodeForm(ctx, env, interaction, recovery, { code, errors: { code: CODE_REFUSAL_MESSAGES[result.reason] } }, 400);
+    }
+    if (result.outcome === 'password-refused') {
+      return renderCodeForm(ctx, env, interaction, recovery, { code, errors: { password: PASSWORD_PROBLEM_MESSAGES[result.problem] } }, 400);
     }
     await kit.rememberRecovery(interaction, undefined);
     // Failed sign-ins before the recovery must not keep the person out now that the password is theirs again.
-    await context.limits.recordSuccess(recovery.identifier);
+    await context.limits.recordSuccess(recovery.identifier, ctx.ip);
     return renderLogin(ctx, env, interaction, { identifier: recovery.identifier, noticeKey: 'recover.done' });
   });
 }

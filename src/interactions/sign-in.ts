@@ -19,7 +19,8 @@ export interface SignInDependencies {
 
 /**
  * Password sign-in. An unknown identifier and a wrong password take the same
- * time and give the same answer, so the screen does not reveal who is registered.
+ * time and give the same answer, and are slowed alike (SignInLimits), so the
+ * screen does not reveal who is registered.
  */
 export async function signInWithPassword(
   deps: SignInDependencies,
@@ -28,7 +29,7 @@ export async function signInWithPassword(
   const identifier = parseIdentifier(input.identifier, deps.defaultPhoneRegion);
   if (!identifier) return { outcome: 'invalid-identifier' };
 
-  const retryAfterSeconds = await deps.limits.retryAfter(identifier.value, input.ip);
+  const retryAfterSeconds = await deps.limits.admit(identifier.value, input.ip);
   if (retryAfterSeconds > 0) {
     await deps.audit.record({ kind: 'signin.throttled', ip: input.ip, clientId: input.clientId ?? null });
     return { outcome: 'throttled', retryAfterSeconds };
@@ -51,7 +52,7 @@ export async function signInWithPassword(
   }
 
   if (check.rehash) await deps.profiles.updatePasswordHash(profile.id, check.rehash);
-  await deps.limits.recordSuccess(identifier.value);
+  await deps.limits.recordSuccess(identifier.value, input.ip);
   await deps.audit.record({ kind: 'signin.succeeded', profileId: profile.id, ip: input.ip, clientId: input.clientId ?? null });
   return { outcome: 'signed-in', profile };
 }

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { deleteExpiredModels } from '../oidc/adapter.js';
+import { deleteOldCodes } from '../profile/one-time-codes.js';
 import { deleteExpiredRateLimits } from '../security/rate-limits.js';
 
-/** Periodically deletes expired tokens, sessions and rate-limit counters so the tables stay bounded. */
+/** Periodically deletes expired tokens, sessions, rate-limit counters and one-time codes so the tables stay bounded. */
 export function startCleanup(db: Database, logger: Logger, intervalSeconds: number): () => Promise<void> {
   if (intervalSeconds <= 0) return async () => {};
   let running: Promise<void> | undefined;
@@ -12,7 +13,8 @@ export function startCleanup(db: Database, logger: Logger, intervalSeconds: numb
       try {
         const models = await deleteExpiredModels(db);
         const limits = await deleteExpiredRateLimits(db);
-        if (models || limits) logger.info({ models, limits }, 'expired rows deleted');
+        const codes = await deleteOldCodes(db);
+        if (models || limits || codes) logger.info({ models, limits, codes }, 'expired rows deleted');
       } catch (error) {
         logger.warn({ err: error }, 'cleanup of expired rows failed; will retry');
       } finally {

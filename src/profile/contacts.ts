@@ -3,7 +3,6 @@ import type { Database } from '../db/database.js';
 import type { MembershipQueries } from '../db/memberships.js';
 import type { Profile } from '../db/profiles.js';
 import type { MessageKey } from '../i18n/messages.js';
-import { createAttemptCounter } from '../security/rate-limits.js';
 import { normaliseEmail, normalisePhone } from './identifier.js';
 import { CODE_REFUSAL_MESSAGES, type CodePurpose } from './one-time-codes.js';
 import { sendCode, type CodeDelivery } from './send-code.js';
@@ -43,9 +42,6 @@ export const CONTACTS: Record<ContactKind, ContactRules> = {
   },
 };
 
-/** SMS cost money and both can be used to pester someone: at most this many codes per profile per hour. */
-const CODES_PER_PROFILE_PER_HOUR = 10;
-
 export interface ContactDependencies {
   db: Database;
   memberships: MembershipQueries;
@@ -64,8 +60,6 @@ export type ContactRequestResult =
  * probe who is registered); only its owner, holding the code, learns it.
  */
 export function createContactRequests(deps: ContactDependencies) {
-  const perProfile = createAttemptCounter(deps.db, 'contact-codes', 60 * 60);
-
   return {
     async request(
       profile: Profile,
@@ -78,10 +72,6 @@ export function createContactRequests(deps: ContactDependencies) {
       if (profile[rules.profileColumn] === target && profile[rules.verifiedColumn]) {
         return { ok: false, errorKey: 'contacts.already_yours' };
       }
-      const { attempts, resetAt } = await perProfile.peek(profile.id);
-      if (attempts >= CODES_PER_PROFILE_PER_HOUR) {
-        return { ok: false, errorKey: 'contacts.too_many', retryAfterSeconds: Math.ceil((resetAt - Date.now()) / 1000) };
-      }
       const sent = await sendCode(deps.codes, {
         profileId: profile.id,
         purpose: rules.purpose,
@@ -90,8 +80,8 @@ export function createContactRequests(deps: ContactDependencies) {
         locale: input.locale,
         options: { propagate: input.propagate },
       });
+      // SMS cost money and both can pester someone: the codes' own hourly cap (one-time-codes.ts) applies.
       if (!sent.issued) return { ok: false, errorKey: 'code.wait', retryAfterSeconds: sent.retryAfterSeconds };
-      await perProfile.record(profile.id);
       return { ok: true, target };
     },
   };

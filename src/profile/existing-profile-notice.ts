@@ -4,12 +4,14 @@ import type { Profile } from '../db/profiles.js';
 import { enqueueMessage } from '../delivery/outbox.js';
 import { chooseLocale } from '../i18n/messages.js';
 import { createAttemptCounter, type AttemptCounter } from '../security/rate-limits.js';
+import type { Sealer } from '../security/sealing.js';
 
 export interface ExistingProfileNoticeDependencies {
   db: Database;
   audit: AuditQueries;
   /** Notices already sent, counted per email address. */
   notices: AttemptCounter;
+  sealer: Sealer;
   /** Asks the delivery worker to send now rather than at its next poll. */
   wakeDelivery(): void;
 }
@@ -31,7 +33,7 @@ export async function noticeExistingProfile(
   const send = attempts === 1;
   await deps.db.transaction(async (trx) => {
     if (send) {
-      await enqueueMessage(trx, {
+      await enqueueMessage(trx, deps.sealer, {
         channel: 'email',
         recipient: input.email,
         template: 'existing-profile',

@@ -1,29 +1,35 @@
 import type { Database } from '../db/database.js';
 import { enqueueMessage, type Channel } from '../delivery/outbox.js';
-import type { CodePurpose, IssueResult, OneTimeCodes } from './one-time-codes.js';
+import type { Sealer } from '../security/sealing.js';
+import type { CodeRequest, IssueResult, OneTimeCodes } from './one-time-codes.js';
 
 export interface CodeDelivery {
   db: Database;
   codes: OneTimeCodes;
+  /** Seals the queued messages' params (the codes) at rest. */
+  sealer: Sealer;
   /** Asks the delivery worker to send now rather than at its next poll. */
   wakeDelivery(): void;
 }
 
 /**
  * Issues a one-time code and queues its message in one transaction: either
- * both exist or neither. Within a caller's transaction the caller wakes delivery after commit.
+ * both exist or neither. A code that reaches nobody (recovery for an
+ * identifier of nobody) is issued and counted the same, and no message is
+ * queued. Within a caller's transaction the caller wakes delivery after commit.
  */
 export async function sendCode(
   deps: CodeDelivery,
-  input: { profileId: string; purpose: CodePurpose; target: string; channel: Channel; locale: string; options?: Record<string, unknown> },
+  input: CodeRequest & { channel: Channel; locale: string },
   trx?: Database,
 ): Promise<IssueResult> {
   const run = async (t: Database): Promise<IssueResult> => {
     const result = await deps.codes.issue(input, t);
-    if (result.issued) {
-      await enqueueMessage(t, {
+    const recipient = input.purpose === 'recover-access' ? input.reaches?.target : input.target;
+    if (result.issued && result.code !== undefined && recipient) {
+      await enqueueMessage(t, deps.sealer, {
         channel: input.channel,
-        recipient: input.target,
+        recipient,
         template: input.purpose,
         locale: input.locale,
         params: { code: result.code },

@@ -14,7 +14,7 @@ export const PASSWORD_PROBLEM_MESSAGES: Record<PasswordProblem, MessageKey> = {
   'too-short': 'password.too_short',
   'too-long': 'password.too_long',
   common: 'password.common',
-  'contains-identifier': 'password.contains_identifier',
+  'context-words': 'password.context_words',
 };
 
 const signUpForm = z.object({
@@ -69,7 +69,7 @@ export async function signUp(
   const passwordHash = await hashPassword(parsed.data.password);
   const taken = async (owner: Profile): Promise<SignUpResult> => {
     await noticeExistingProfile(
-      { db, audit: deps.accounts.audit, notices: deps.notices, wakeDelivery: deps.codes.wakeDelivery },
+      { db, audit: deps.accounts.audit, notices: deps.notices, sealer: deps.codes.sealer, wakeDelivery: deps.codes.wakeDelivery },
       { profile: owner, email, browserLocale: locale, ip: request.ip },
     );
     return { outcome: 'email-taken', email };

@@ -40,46 +40,164 @@ export function createAttemptCounter(db: Database, prefix: string, windowSeconds
 }
 
 /**
- * Failed sign-ins are counted per identifier (slows guessing one profile's
- * password from many addresses) and per client address (slows trying one
- * password against many profiles).
+ * Consecutive failures with no more than a window between two of them: each
+ * failure pushes the row's expiry to a window after it, so the time of the
+ * last failure is the expiry less the window, and a quiet window forgets
+ * them all.
+ */
+export interface FailureStreak {
+  peek(key: string): Promise<StreakState>;
+  record(key: string): Promise<StreakState>;
+  /**
+   * Counts one more failure only if nobody else counted one since `seen` was
+   * read: of two requests that both saw room for one more attempt, one wins.
+   */
+  recordAfter(key: string, seen: StreakState): Promise<boolean>;
+  reset(key: string): Promise<void>;
+}
+
+export interface StreakState {
+  failures: number;
+  /** When the last failure was counted (ms since epoch); 0 without failures. */
+  lastAt: number;
+}
+
+export function createFailureStreak(db: Database, prefix: string, windowSeconds: number): FailureStreak {
+  const id = (key: string) => `${prefix}:${key}`.slice(0, 255);
+  const window = windowSeconds * 1000;
+  const state = (row: { points: number | string; expire: number | string } | undefined): StreakState =>
+    row ? { failures: Number(row.points), lastAt: Number(row.expire) - window } : { failures: 0, lastAt: 0 };
+  return {
+    async peek(key) {
+      return state(await db('rate_limits').where('key', id(key)).andWhere('expire', '>', Date.now()).first('points', 'expire'));
+    },
+    async record(key) {
+      const now = Date.now();
+      const result = await db.raw(
+        `insert into rate_limits (key, points, expire) values (?, 1, ?)
+         on conflict (key) do update set
+           points = case when rate_limits.expire <= ? then 1 else rate_limits.points + 1 end,
+           expire = excluded.expire
+         returning points, expire`,
+        [id(key), now + window, now],
+      );
+      return state(result.rows[0]);
+    },
+    async recordAfter(key, seen) {
+      const now = Date.now();
+      if (seen.failures === 0) {
+        // No live row was seen: only a missing or expired one may be taken over.
+        const result = await db.raw(
+          `insert into rate_limits (key, points, expire) values (?, 1, ?)
+           on conflict (key) do update set points = 1, expire = excluded.expire where rate_limits.expire <= ?
+           returning points`,
+          [id(key), now + window, now],
+        );
+        return result.rows.length === 1;
+      }
+      const result = await db.raw(
+        `update rate_limits set points = points + 1, expire = ?
+         where key = ? and points = ? and expire = ? and expire > ?
+         returning points`,
+        [now + window, id(key), seen.failures, seen.lastAt + window, now],
+      );
+      return result.rows.length === 1;
+    },
+    async reset(key) {
+      await db('rate_limits').where('key', id(key)).delete();
+    },
+  };
+}
+
+/**
+ * Password guessing slows the attacker, not the owner (NIST SP 800-63B-4
+ * 3.2.2). Failures are counted per identifier and client address first: a few
+ * are free, then each attempt from that address for that identifier waits
+ * longer after the last failure. Only many failures across addresses lock the
+ * identifier for everyone, and then only for a while after the last one, or
+ * until access is recovered. Failures per address across identifiers (one
+ * password tried against many profiles) have a limit of their own. Every
+ * identifier is counted alike, registered or not, so being slowed reveals
+ * nothing.
  */
 export interface SignInLimits {
-  /** Seconds to wait when blocked, or 0 when the attempt may go ahead. */
-  retryAfter(identifier: string, ip: string): Promise<number>;
+  /**
+   * Admits one password check, counted as a failure until `recordSuccess`
+   * says otherwise (so simultaneous attempts cannot share one free slot);
+   * answers the seconds to wait instead when the attempt may not go ahead.
+   */
+  admit(identifier: string, ip: string): Promise<number>;
   recordFailure(identifier: string, ip: string): Promise<void>;
-  recordSuccess(identifier: string): Promise<void>;
+  /** The password was right, or access was recovered: this address and the identifier start afresh. */
+  recordSuccess(identifier: string, ip: string): Promise<void>;
 }
 
 export interface SignInLimitOptions {
-  failuresPerIdentifier?: number;
+  /** Failures per identifier and address before the delays start. */
+  freeFailures?: number;
+  /** The first delay; each further failure doubles it, up to `maxDelaySeconds`. */
+  firstDelaySeconds?: number;
+  maxDelaySeconds?: number;
+  /** How long an identifier and address pair remembers its failures after the last one. */
+  streakWindowSeconds?: number;
+  /** Failures across every address that lock the identifier. */
+  lockFailures?: number;
+  /** How long the lock lasts after the last failure. */
+  lockSeconds?: number;
   failuresPerAddress?: number;
-  windowSeconds?: number;
+  addressWindowSeconds?: number;
+}
+
+export const SIGN_IN_LIMITS = {
+  freeFailures: 5,
+  firstDelaySeconds: 30,
+  maxDelaySeconds: 15 * 60,
+  streakWindowSeconds: 24 * 60 * 60,
+  lockFailures: 100,
+  lockSeconds: 60 * 60,
+  failuresPerAddress: 100,
+  addressWindowSeconds: 15 * 60,
+} as const satisfies Required<SignInLimitOptions>;
+
+/** Seconds an attempt must wait after the last of `failures` consecutive failures from one address. */
+export function delayAfterFailures(failures: number, options: SignInLimitOptions = {}): number {
+  const { freeFailures, firstDelaySeconds, maxDelaySeconds } = { ...SIGN_IN_LIMITS, ...options };
+  if (failures < freeFailures) return 0;
+  return Math.min(firstDelaySeconds * 2 ** (failures - freeFailures), maxDelaySeconds);
 }
 
 export function createSignInLimits(db: Database, options: SignInLimitOptions = {}): SignInLimits {
-  const windowSeconds = options.windowSeconds ?? 15 * 60;
-  const limits = [
-    { counter: createAttemptCounter(db, 'signin-identifier', windowSeconds), max: options.failuresPerIdentifier ?? 10 },
-    { counter: createAttemptCounter(db, 'signin-address', windowSeconds), max: options.failuresPerAddress ?? 100 },
-  ] as const;
-  const [byIdentifier, byAddress] = limits;
+  const limits = { ...SIGN_IN_LIMITS, ...options };
+  // The pair's key cannot be mistaken for another's: an identifier holds no space.
+  const pairKey = (identifier: string, ip: string) => `${identifier} ${ip}`;
+  const byPair = createFailureStreak(db, 'signin-pair', limits.streakWindowSeconds);
+  const byIdentifier = createFailureStreak(db, 'signin-identifier', limits.streakWindowSeconds);
+  const byAddress = createAttemptCounter(db, 'signin-address', limits.addressWindowSeconds);
+  const secondsUntil = (time: number) => Math.max(0, Math.ceil((time - Date.now()) / 1000));
 
   return {
-    async retryAfter(identifier, ip) {
-      const states = await Promise.all([byIdentifier.counter.peek(identifier), byAddress.counter.peek(ip)]);
+    async admit(identifier, ip) {
+      const [locked, spraying] = await Promise.all([byIdentifier.peek(identifier), byAddress.peek(ip)]);
       let wait = 0;
-      states.forEach((state, i) => {
-        if (state.attempts >= limits[i]!.max) wait = Math.max(wait, Math.ceil((state.resetAt - Date.now()) / 1000));
-      });
-      return wait;
+      if (locked.failures >= limits.lockFailures) wait = secondsUntil(locked.lastAt + limits.lockSeconds * 1000);
+      if (spraying.attempts >= limits.failuresPerAddress) wait = Math.max(wait, secondsUntil(spraying.resetAt));
+      if (wait > 0) return wait;
+      // A few rounds at most: a round is lost only to an attempt that was admitted meanwhile.
+      for (let round = 0; round < 10; round += 1) {
+        const seen = await byPair.peek(pairKey(identifier, ip));
+        const delay = secondsUntil(seen.lastAt + delayAfterFailures(seen.failures, limits) * 1000);
+        if (delay > 0) return delay;
+        if (await byPair.recordAfter(pairKey(identifier, ip), seen)) return 0;
+      }
+      return delayAfterFailures(limits.freeFailures, limits);
     },
     async recordFailure(identifier, ip) {
-      await byIdentifier.counter.record(identifier);
-      await byAddress.counter.record(ip);
+      await byIdentifier.record(identifier);
+      await byAddress.record(ip);
     },
-    async recordSuccess(identifier) {
-      await byIdentifier.counter.reset(identifier);
+    async recordSuccess(identifier, ip) {
+      await byPair.reset(pairKey(identifier, ip));
+      await byIdentifier.reset(identifier);
     },
   };
 }

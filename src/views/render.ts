@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Eta } from 'eta';
 import type { Context } from 'koa';
 import { projectRoot } from '../config/project-root.js';
-import { DEFAULT_LOCALE, isMessageKey, SUPPORTED_LOCALES, translator, type MessageKey } from '../i18n/messages.js';
+import { DEFAULT_LOCALE, formatWait, isMessageKey, SUPPORTED_LOCALES, translator, type MessageKey } from '../i18n/messages.js';
 
 export const VIEWS_DIRECTORY = path.join(projectRoot(), 'views');
 
@@ -42,7 +42,8 @@ export function createViews(directory = VIEWS_DIRECTORY) {
   return {
     html(ctx: Context, template: string, data: Record<string, unknown> = {}): string {
       const locale = localeOf(ctx);
-      return eta.render(template, { problem: problemOf(ctx), ...data, locale, t: translator(locale) });
+      const t = translator(locale);
+      return eta.render(template, { problem: problemOf(ctx), ...data, locale, t, wait: (seconds: number) => formatWait(t, seconds) });
     },
     render(ctx: Context, template: string, data: Record<string, unknown> = {}, status = 200): void {
       ctx.status = status;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { en } from '../../src/i18n/en.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { createPerson, createTestAccount, type TestPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
@@ -133,6 +134,18 @@ describe.each(backends)('bad input on the network-profile forms (%s)', (backend)
     expect(await snapshot()).toEqual(before);
   });
 
+  test.each([
+    ['its own email', () => person.email],
+    ['its own email name with a digit', () => `${person.email.split('@')[0]}1`],
+    ['the name of the service', () => 'Bitrix24-NetID!'],
+  ])('a new password made of %s, with the right current one', async (_case, password) => {
+    const before = await snapshot();
+    const page = await post('/network/password', 'form[action="/network/password"]', { current_password: person.password, new_password: password() });
+    expect(page.status).toBe(400);
+    expect(alertText(page)).toContain(en['password.context_words']);
+    expect(await snapshot()).toEqual(before);
+  });
+
   test('a new password that is too short, with the right current one', async () => {
     const before = await snapshot();
     const page = await post('/network/password', 'form[action="/network/password"]', { current_password: person.password, new_password: 'short' });
@@ -230,6 +243,8 @@ describe.each(backends)('bad input at sign-up (%s)', (backend) => {
     ['markup in the email', { first_name: 'F', last_name: 'L', email: '<b>x</b>@example.test', password: 'a good long passphrase' }, 'name@example.com'],
     ['a NUL byte in the first name', { first_name: 'x\u0000', last_name: 'L', email: 'new5@example.test', password: 'a good long passphrase' }, 'control characters'],
     ['a NUL byte in the email', { first_name: 'F', last_name: 'L', email: 'a\u0000b@netid.test', password: 'a good long passphrase' }, 'name@example.com'],
+    ['the email as password', { first_name: 'F', last_name: 'L', email: 'new7@example.test', password: 'New7@Example.test' }, en['password.context_words']],
+    ['the service as password', { first_name: 'F', last_name: 'L', email: 'new8@example.test', password: 'bitrix24.network' }, en['password.context_words']],
   ])('sign-up with %s keeps the form and creates nothing', async (_case, fields, message) => {
     const agent = new UserAgent(netid.issuer);
     const form = await agent.page('/network/sign-up');

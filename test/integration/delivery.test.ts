@@ -12,6 +12,7 @@ import { simpleParser } from 'mailparser';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
 import { startMailbox, type Mailbox } from '../support/mailbox.js';
 import { startSmsGateway, type SmsGateway } from '../support/sms-gateway.js';
+import { UserAgent } from '../support/user-agent.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 /** A loopback port nothing listens on (yet). */
@@ -52,7 +53,7 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
 
   /** A worker that polls often and retries at once, so a test sees several attempts in well under a second. */
   const startFastWorker = (running: RunningNetid) =>
-    startDeliveryWorker(running.context.db, running.context.senders, createLogger('silent'), {
+    startDeliveryWorker(running.context.db, running.context.codeDelivery.sealer, running.context.senders, createLogger('silent'), {
       pollMilliseconds: 50,
       backoff: () => 0.2,
     });
@@ -66,13 +67,14 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
     worker = startFastWorker(netid);
 
     const issued = await sendCode(netid.context.codeDelivery, {
-      profileId: person.profile.id,
       purpose: 'recover-access',
-      target: person.email,
+      identifier: person.email,
+      requester: 'a sign-in',
+      reaches: { profileId: person.profile.id, target: person.email },
       channel: 'email',
       locale: 'en',
     });
-    if (!issued.issued) throw new Error('no code was issued');
+    if (!issued.issued || !issued.code) throw new Error('no code was issued');
 
     const failing = await waitFor('two failed attempts', async () => {
       const [row] = await outboxRows();
@@ -120,13 +122,14 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
     worker = startFastWorker(netid);
 
     const issued = await sendCode(netid.context.codeDelivery, {
-      profileId: profile.id,
       purpose: 'recover-access',
-      target: phone,
+      identifier: phone,
+      requester: 'a sign-in',
+      reaches: { profileId: profile.id, target: phone },
       channel: 'sms',
       locale: 'en',
     });
-    if (!issued.issued) throw new Error('no code was issued');
+    if (!issued.issued || !issued.code) throw new Error('no code was issued');
 
     const failing = await waitFor('a refused attempt', async () => {
       const [row] = await outboxRows();
@@ -156,13 +159,14 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
 
     // As the sign-in screen does: the profile's own language wins over the browser's.
     const issued = await sendCode(netid.context.codeDelivery, {
-      profileId: profile.id,
       purpose: 'recover-access',
-      target: person.email,
+      identifier: person.email,
+      requester: 'a sign-in',
+      reaches: { profileId: profile.id, target: person.email },
       channel: 'email',
       locale: chooseLocale(profile.locale, () => 'en'),
     });
-    if (!issued.issued) throw new Error('no code was issued');
+    if (!issued.issued || !issued.code) throw new Error('no code was issued');
 
     await waitFor('the message to arrive', () => smtp!.messages.length > 0);
     const parsed = await simpleParser(smtp.messages[0]!.raw);
@@ -177,5 +181,40 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
       expect(part).not.toContain('Enter this code');
     }
     expect(html).toContain('<html lang="ru">');
+  });
+
+  test('a code waits in the outbox sealed: the row does not hold it, and the mailbox still receives it', async () => {
+    smtp = await startMailbox();
+    netid = await startNetid(database.db, { env: { SMTP_URL: smtp.url, DEV_OUTBOX: 'false' } });
+    const person = await createPerson(netid.context);
+
+    // Asked for at "Forgot password?" while no worker runs, so the message stays queued.
+    const agent = new UserAgent(netid.issuer);
+    const login = await agent.page('/network');
+    const form = await agent.page(new URL(login.document.querySelector('a[href$="/recover"]')!.getAttribute('href')!, login.url).toString());
+    await agent.submit(form, 'form[action$="/recover"]', { identifier: person.email });
+    const queued = await database.db('outbox').where({ recipient: person.email }).select();
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ state: 'pending', template: 'recover-access' });
+
+    worker = startFastWorker(netid);
+    const code = await smtp.codeFor(person.email);
+    expect(JSON.stringify(queued)).not.toContain(code);
+    await waitFor('the outbox row to be sent', async () => (await outboxRows())[0]?.state === 'sent');
+  });
+
+  test('a message queued by an older version, with plain params, is still delivered', async () => {
+    smtp = await startMailbox();
+    netid = await startNetid(database.db, { env: { SMTP_URL: smtp.url, DEV_OUTBOX: 'false' } });
+    await database.db('outbox').insert({
+      channel: 'email',
+      recipient: 'earlier@example.test',
+      template: 'confirm-email',
+      locale: 'en',
+      params: JSON.stringify({ code: '407215' }),
+    });
+    worker = startFastWorker(netid);
+    expect(await smtp.codeFor('earlier@example.test')).toBe('407215');
+    await waitFor('the outbox row to be sent', async () => (await outboxRows())[0]?.state === 'sent');
   });
 });

@@ -4,6 +4,7 @@ import { parse, type HTMLElement } from 'node-html-parser';
 export interface Page {
   url: string;
   status: number;
+  headers: Headers;
   html: string;
   document: HTMLElement;
 }
@@ -21,7 +22,15 @@ export interface Redirected {
 export class UserAgent {
   readonly jar = new CookieJar();
 
-  constructor(private readonly origin: string) {}
+  /**
+   * `forwardedFor` is the client address a reverse proxy would report
+   * (X-Forwarded-For), for a NetID started with TRUST_PROXY=true: browsers
+   * that look as if they came from different machines.
+   */
+  constructor(
+    private readonly origin: string,
+    private readonly options: { forwardedFor?: string } = {},
+  ) {}
 
   async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Page | Redirected> {
     let current = new URL(url, this.origin);
@@ -35,6 +44,7 @@ export class UserAgent {
         headers: {
           cookie: await this.jar.getCookieString(current.toString()),
           accept: 'text/html',
+          ...(this.options.forwardedFor ? { 'x-forwarded-for': this.options.forwardedFor } : {}),
           ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
         },
         body,
@@ -50,7 +60,7 @@ export class UserAgent {
         continue;
       }
       const html = await response.text();
-      return { url: current.toString(), status: response.status, html, document: parse(html) };
+      return { url: current.toString(), status: response.status, headers: response.headers, html, document: parse(html) };
     }
     throw new Error('too many redirects');
   }
