@@ -1,7 +1,6 @@
-import { createAccount } from '../src/accounts/create-account.js';
 import type { NetidContext } from '../src/context.js';
+import { NETID } from '../src/db/audit.js';
 import { ensureDemoClient } from '../src/demo/relying-party.js';
-import { hashPassword } from '../src/security/passwords.js';
 
 export const DEMO_PROFILE = {
   email: 'demo@netid.test',
@@ -15,16 +14,12 @@ export const DEMO_PROFILE = {
  * the demo relying party. Runs again harmlessly: existing data is left alone.
  */
 export async function seed(context: NetidContext): Promise<{ created: boolean; accountName?: string }> {
-  const { queries } = context;
-  await ensureDemoClient(queries.clients, context.config.issuer);
-  if (await queries.profiles.findByIdentifier(DEMO_PROFILE.email)) return { created: false };
-  const profile = await queries.profiles.insert({
-    email: DEMO_PROFILE.email,
-    emailVerified: true,
-    passwordHash: await hashPassword(DEMO_PROFILE.password),
-    firstName: DEMO_PROFILE.firstName,
-    lastName: DEMO_PROFILE.lastName,
-  });
-  const { account } = await createAccount(context.accountDependencies, profile.id);
-  return { created: true, accountName: account.name };
+  const { services } = context;
+  await ensureDemoClient(context.queries.clients, context.config.issuer);
+  if (await services.profiles.findByIdentifier(DEMO_PROFILE.email)) return { created: false };
+  const created = await services.profiles.create(DEMO_PROFILE, NETID);
+  if (!created.ok) throw new Error(`the demo profile was refused: ${created.problem}`);
+  const account = await services.accounts.create(created.profile.id, NETID);
+  if (!account.ok) throw new Error(`the demo account was refused: ${account.problem}`);
+  return { created: true, accountName: account.account.name };
 }

@@ -76,7 +76,7 @@ export function createOwnPages(context: NetidContext): OwnPages {
   const routers: Router[] = [
     createHealthRouter(context.db),
     site,
-    createPhotosRouter(context.db),
+    createPhotosRouter(context.queries.photos),
     createInteractionRouter(context, csrf),
     networkSession.routes(views),
     createNetworkRouter(context, csrf, networkSession),

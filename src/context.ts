@@ -1,50 +1,61 @@
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { AccountDependencies } from './accounts/create-account.js';
-import type { ClientMetadataValidator } from './clients/register-client.js';
+import { createAccountService, type AccountService } from './accounts/account-service.js';
+import { createMembershipService, type MembershipService } from './accounts/membership-service.js';
+import { createClientService, type ClientMetadataValidator, type ClientService } from './clients/client-service.js';
 import type { Config } from './config/environment.js';
-import { createAccountQueries } from './db/accounts.js';
-import { createAuditQueries } from './db/audit.js';
-import { createClientQueries } from './db/clients.js';
+import type { AuditFilter, StoredAuditEvent } from './db/audit.js';
 import { assertDatabaseReachable, createDatabase, databaseOptions, type Database } from './db/database.js';
-import { createMembershipQueries } from './db/memberships.js';
 import { migrateToLatest } from './db/migrations.js';
-import { createProfileQueries } from './db/profiles.js';
-import { createResourceServerQueries } from './db/resource-servers.js';
-import { backchannelLogoutsSettled } from './oidc/backchannel-logout.js';
+import type { Page } from './db/profiles.js';
+import { createQueries, createQueryCaches, type Queries } from './db/queries.js';
+import { backchannelLogoutsSettled, notifyBackchannelLogout } from './oidc/backchannel-logout.js';
 import { loadInstallationSecrets, type InstallationSecrets } from './oidc/installation-secrets.js';
+import { createKeyService, type KeyService } from './oidc/key-service.js';
 import { createProvider } from './oidc/provider.js';
 import { createSigningKeyStore } from './oidc/signing-keys.js';
-import { createSealer } from './security/sealing.js';
+import { createPasswordCheck } from './profile/change-password.js';
+import { createExistingProfileNotices } from './profile/existing-profile-notice.js';
+import { createProfileService, type ProfileService } from './profile/profile-service.js';
+import { createResourceServerService, type ResourceServerService } from './resource-servers/resource-server-service.js';
+import { createSealer, type Sealer } from './security/sealing.js';
 import { createSignInLimits, type SignInLimits } from './security/rate-limits.js';
 import { createViews, type Views } from './views/render.js';
 import { createDevOutbox, httpSmsSender, smtpEmailSender, type DevOutbox, type Senders } from './delivery/senders.js';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
-import { createOneTimeCodes, type OneTimeCodes } from './profile/one-time-codes.js';
-import type { CodeDelivery } from './profile/send-code.js';
+
+/**
+ * The domain rules, each in one place, built once: the pages, the command
+ * line and the management API all call these, never the tables.
+ */
+export interface NetidServices {
+  profiles: ProfileService;
+  accounts: AccountService;
+  memberships: MembershipService;
+  clients: ClientService;
+  resourceServers: ResourceServerService;
+  keys: KeyService;
+  audit: { list(filter: AuditFilter, page: { limit: number; after?: string | undefined }): Promise<Page<StoredAuditEvent>> };
+}
 
 /** Everything NetID is built from, wired once; the HTTP app and the command line both use it. */
 export interface NetidContext {
   config: Config;
   logger: Logger;
   db: Database;
-  queries: {
-    profiles: ReturnType<typeof createProfileQueries>;
-    accounts: ReturnType<typeof createAccountQueries>;
-    memberships: ReturnType<typeof createMembershipQueries>;
-    clients: ReturnType<typeof createClientQueries>;
-    resourceServers: ReturnType<typeof createResourceServerQueries>;
-    audit: ReturnType<typeof createAuditQueries>;
-  };
+  /** The repositories, for the few reads that are no rule (oidc-provider's storage, page lookups). */
+  queries: Queries;
+  services: NetidServices;
   keys: ReturnType<typeof createSigningKeyStore>;
+  /** Seals secrets at rest with KEY_ENCRYPTION_KEY (signing keys, client secrets, queued codes). */
+  sealer: Sealer;
   secrets: InstallationSecrets;
   provider: Provider;
   views: Views;
   limits: SignInLimits;
-  accountDependencies: AccountDependencies;
-  codes: OneTimeCodes;
-  codeDelivery: CodeDelivery;
   senders: Senders;
+  /** Asks the delivery worker to send now rather than at its next poll. */
+  wakeDelivery(): void;
   /** Present when messages without a configured sender are kept for /dev/outbox. */
   devOutbox: DevOutbox | undefined;
   /** Starts delivering the outbox from this process (the server does; the command line does not). */
@@ -78,49 +89,80 @@ export async function createNetidContext(config: Config, logger: Logger, options
       if (applied.length) logger.info({ migrations: applied }, 'database migrated');
     }
     const sealer = createSealer(config.keyEncryptionKey);
-    const queries = {
-      profiles: createProfileQueries(db),
-      accounts: createAccountQueries(db),
-      memberships: createMembershipQueries(db),
-      clients: createClientQueries(db, sealer),
-      resourceServers: createResourceServerQueries(db),
-      audit: createAuditQueries(db),
-    };
     const keys = createSigningKeyStore(db, sealer);
     await keys.ensureCurrentKeys();
     const secrets = await loadInstallationSecrets(db, sealer);
+    const queries = createQueries(db, { sealer, codeKey: secrets.codeKey, caches: createQueryCaches(db) });
     const views = createViews();
-    const provider = createProvider({
+    const devOutbox = config.delivery.devOutbox ? createDevOutbox() : undefined;
+    const senders = chooseSenders(config, devOutbox);
+    let worker: DeliveryWorker | undefined;
+    const wakeDelivery = () => worker?.wake();
+
+    // The rules and oidc-provider need each other (a sign-in activates an invitation; a dismissal
+    // sends logout tokens through oidc-provider), so the rules reach it through these closures.
+    let provider: Provider | undefined;
+    const validateClient: ClientMetadataValidator = async (metadata) => {
+      await provider!.Client.validate(metadata);
+    };
+    const notifyLogout = (logouts: Parameters<typeof notifyBackchannelLogout>[2]) => notifyBackchannelLogout(provider!, logger, logouts);
+
+    const limits = createSignInLimits(db);
+    const clients = createClientService({ queries, validateClient });
+    const accounts = createAccountService({ queries, clients, accountUrlPattern: config.accountUrlPattern });
+    const memberships = createMembershipService({
+      queries,
+      notifyLogout,
+      issuer: config.issuer,
+      defaultPhoneRegion: config.defaultPhoneRegion,
+      linkKey: secrets.codeKey,
+      wakeDelivery,
+    });
+    const services: NetidServices = {
+      clients,
+      accounts,
+      memberships,
+      profiles: createProfileService({
+        queries,
+        notifyLogout,
+        wakeDelivery,
+        defaultPhoneRegion: config.defaultPhoneRegion,
+        accounts,
+        memberships,
+        checkCurrent: createPasswordCheck(db),
+        notices: createExistingProfileNotices(db),
+        limits,
+      }),
+      resourceServers: createResourceServerService({ queries }),
+      keys: createKeyService({ keys, queries }),
+      audit: { list: (filter, page) => queries.audit.list(filter, page) },
+    };
+    provider = createProvider({
       issuer: config.issuer,
       db,
       jwks: await keys.loadJwks(),
       secrets,
-      ...queries,
+      queries,
+      memberships,
       views,
       logger,
       allowPrivateNetworks: config.allowPrivateNetworks,
     });
-    const codes = createOneTimeCodes(db, secrets.codeKey);
-    const devOutbox = config.delivery.devOutbox ? createDevOutbox() : undefined;
-    const senders = chooseSenders(config, devOutbox);
-    let worker: DeliveryWorker | undefined;
-    const validateClient: ClientMetadataValidator = async (metadata) => {
-      await provider.Client.validate(metadata);
-    };
+    const started = provider;
     return {
       config,
       logger,
       db,
       queries,
+      services,
       keys,
+      sealer,
       secrets,
       provider,
       views,
-      limits: createSignInLimits(db),
-      accountDependencies: { db, ...queries, validateClient, accountUrlPattern: config.accountUrlPattern, provider, logger },
-      codes,
-      codeDelivery: { db, codes, sealer, wakeDelivery: () => worker?.wake() },
+      limits,
       senders,
+      wakeDelivery,
       devOutbox,
       startDelivery() {
         worker ??= startDeliveryWorker(db, sealer, senders, logger, { pollMilliseconds: config.delivery.pollMilliseconds });
@@ -129,7 +171,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       async close() {
         await worker?.stop();
         // Logout tokens already on their way still need the database (each gives up after 2.5 s).
-        await backchannelLogoutsSettled(provider);
+        await backchannelLogoutsSettled(started);
         if (!options.db) await db.destroy();
       },
     };

@@ -1,18 +1,30 @@
 import type { parseArgs } from 'node:util';
 import { seed } from '../seeds/demo.js';
-import { createAccount } from './accounts/create-account.js';
-import { addMember, dismissMember } from './accounts/membership-changes.js';
-import { registerClient } from './clients/register-client.js';
-import { checkClients, registerResourceServer, ResourceServerError } from './resource-servers/register-resource-server.js';
+import { ACCOUNT_PROBLEMS } from './accounts/account-service.js';
+import { MEMBERSHIP_PROBLEMS } from './accounts/membership-service.js';
+import { CLIENT_PROBLEMS } from './clients/client-service.js';
 import type { NetidContext } from './context.js';
-import { normaliseEmail, normalisePhone } from './profile/identifier.js';
-import { translator } from './i18n/messages.js';
-import { PASSWORD_PROBLEM_MESSAGES } from './profile/sign-up.js';
-import { passwordProblem } from './security/password-policy.js';
-import { hashPassword } from './security/passwords.js';
+import { OPERATOR } from './db/audit.js';
+import type { MembershipRole } from './db/memberships.js';
+import { translator, type MessageKey } from './i18n/messages.js';
+import { KEY_PROBLEMS } from './oidc/key-service.js';
+import type { ProblemTable, Refusal } from './outcome.js';
+import { normaliseEmail } from './profile/identifier.js';
+import { PROFILE_PROBLEMS } from './profile/profile-service.js';
+import { RESOURCE_SERVER_PROBLEMS } from './resource-servers/resource-server-service.js';
 
-/** The operator commands, separate from process handling so tests can run them. */
+/** A command line the operator must correct (a missing or malformed option): exit status 2. */
 export class UsageError extends Error {}
+
+/** A command NetID refused for what it asks (a rule, a missing profile): exit status 1. */
+export class CommandRefused extends Error {
+  constructor(
+    readonly problem: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export const options = {
   email: { type: 'string' },
@@ -56,127 +68,153 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+const english = translator('en');
+
+/** The key rotation's refusals, in the command line's own words (its steps are commands). */
+const KEY_STEP_HINTS: Record<keyof typeof KEY_PROBLEMS, string> = {
+  'next-key-exists': 'a next key is already published: run "keys promote" before adding another',
+  'no-next-key': 'no next key to promote: run "keys add-next" first and roll every instance',
+  'previous-key-exists': 'a previous key is still published: run "keys retire" first',
+};
+
+/**
+ * What a refusal says on the command line. A problem with the input names the
+ * option (`--scope is required …`) and is a usage error; any other is told in
+ * the words a person reads on the pages.
+ */
+function refused(outcome: Refusal<string>, table: ProblemTable<string>): never {
+  if (outcome.field && outcome.detail) throw new UsageError(`--${outcome.field} ${outcome.detail}`);
+  const fields = Object.entries(outcome.fields ?? {});
+  if (fields.length) throw new UsageError(fields.map(([name, key]) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${english(key as MessageKey)}`).join('\n'));
+  const hint = (KEY_STEP_HINTS as Record<string, string>)[outcome.problem];
+  throw new CommandRefused(outcome.problem, hint ?? outcome.detail ?? english(table[outcome.problem]?.messageKey ?? 'error.internal'));
+}
+
+/** The value of an Outcome, or the refusal told as the command line tells it. */
+function expect<T extends { ok: boolean }>(outcome: T, table: ProblemTable<string>): Extract<T, { ok: true }> {
+  if (!outcome.ok) refused(outcome as unknown as Refusal<string>, table);
+  return outcome as Extract<T, { ok: true }>;
+}
+
 async function profileByEmail(context: NetidContext, email: string) {
   const normalised = normaliseEmail(email);
-  const profile = normalised ? await context.queries.profiles.findByIdentifier(normalised) : undefined;
-  if (!profile) throw new Error(`no profile with the email ${email}`);
+  const profile = normalised ? await context.services.profiles.findByIdentifier(normalised) : undefined;
+  if (!profile) throw new CommandRefused('profile-not-found', `no profile with the email ${email}`);
   return profile;
 }
 
 async function accountByName(context: NetidContext, name: string) {
-  const account = await context.queries.accounts.findByName(name);
-  if (!account) throw new Error(`no account named ${name}`);
+  const account = await context.services.accounts.findByName(name);
+  if (!account) throw new CommandRefused('account-not-found', `no account named ${name}`);
   return account;
 }
 
-/** A registration NetID refuses is the operator's to fix, like a missing option. */
-function asUsageError(error: unknown): never {
-  throw error instanceof ResourceServerError ? new UsageError(error.message) : error;
-}
+const role = (values: Values): MembershipRole => {
+  const value = values.role ?? 'user';
+  if (value !== 'user' && value !== 'admin') throw new UsageError('--role must be user or admin');
+  return value;
+};
 
-/** Runs one command; returns what to print as JSON. Exported for tests. */
+/**
+ * Runs one command; returns what to print as JSON. Each is a thin client of
+ * the same services the pages and the management API call, acting as the
+ * operator. Exported for tests.
+ */
 export async function runCommand(context: NetidContext, positionals: string[], values: Values): Promise<unknown> {
+  const { services } = context;
   const [noun, verb] = positionals;
   switch (`${noun} ${verb ?? ''}`.trim()) {
     case 'seed':
       return seed(context);
     case 'profile create': {
-      const email = normaliseEmail(required(values, 'email'));
-      if (!email) throw new UsageError('--email is not an email address');
-      const phone = values.phone ? normalisePhone(values.phone, context.config.defaultPhoneRegion) : undefined;
-      if (values.phone && !phone) throw new UsageError('--phone is not a phone number (use the +country format)');
-      const password = values['password-stdin'] ? await readStdin() : values.password;
-      const problem = password ? passwordProblem(password, [email, ...(phone ? [phone] : [])]) : undefined;
-      if (problem) throw new UsageError(`the password is refused: ${translator('en')(PASSWORD_PROBLEM_MESSAGES[problem])}`);
-      const profile = await context.queries.profiles.insert({
-        email,
-        emailVerified: true,
-        phone: phone ?? null,
-        phoneVerified: Boolean(phone),
-        passwordHash: password ? await hashPassword(password) : null,
-        firstName: values['first-name'] ?? '',
-        lastName: values['last-name'] ?? '',
-      });
-      await context.queries.audit.record({ kind: 'profile.created', profileId: profile.id, detail: { by: 'operator' } });
-      return { profile_id: profile.id, email: profile.email, phone: profile.phone };
+      const created = expect(
+        await services.profiles.create(
+          {
+            email: required(values, 'email'),
+            phone: values.phone,
+            password: values['password-stdin'] ? await readStdin() : values.password,
+            firstName: values['first-name'],
+            lastName: values['last-name'],
+          },
+          OPERATOR,
+        ),
+        PROFILE_PROBLEMS,
+      );
+      return { profile_id: created.profile.id, email: created.profile.email, phone: created.profile.phone };
     }
     case 'account create': {
       const admin = await profileByEmail(context, required(values, 'admin'));
-      const created = await createAccount(context.accountDependencies, admin.id);
-      return {
-        account_id: created.account.id,
-        name: created.account.name,
-        client_id: created.clientId,
-        client_secret: created.clientSecret,
-      };
+      const created = expect(await services.accounts.create(admin.id, OPERATOR), ACCOUNT_PROBLEMS);
+      return { account_id: created.account.id, name: created.account.name, client_id: created.clientId, client_secret: created.clientSecret };
     }
     case 'account add-member': {
       const account = await accountByName(context, required(values, 'account'));
       const member = await profileByEmail(context, required(values, 'member'));
-      const role = values.role ?? 'user';
-      if (role !== 'user' && role !== 'admin') throw new UsageError('--role must be user or admin');
-      const state = values.invited ? 'invited' : 'active';
-      await addMember(context.accountDependencies, { accountId: account.id, profileId: member.id, role, state });
-      return { account: account.name, profile_id: member.id, role, state };
+      const membership = { role: role(values), state: values.invited ? ('invited' as const) : ('active' as const) };
+      expect(await services.memberships.add(account.id, member.id, membership, OPERATOR), MEMBERSHIP_PROBLEMS);
+      return { account: account.name, profile_id: member.id, ...membership };
     }
     case 'account dismiss-member': {
       const account = await accountByName(context, required(values, 'account'));
       const member = await profileByEmail(context, required(values, 'member'));
-      await dismissMember(context.accountDependencies, { accountId: account.id, profileId: member.id });
+      expect(await services.memberships.dismiss(account.id, member.id, OPERATOR), MEMBERSHIP_PROBLEMS);
       return { account: account.name, profile_id: member.id, state: 'dismissed' };
     }
     case 'client register': {
-      const registered = await registerClient(context.db, context.queries.clients, context.accountDependencies.validateClient, {
-        name: required(values, 'name'),
-        redirectUris: values['redirect-uri'],
-        postLogoutRedirectUris: values['post-logout-redirect-uri'],
-        grantTypes: values['grant-type'],
-        isPublic: values.public,
-        firstParty: values['first-party'],
-        backchannelLogoutUri: values['backchannel-logout-uri'],
-      });
-      await context.queries.audit.record({ kind: 'client.registered', clientId: registered.clientId });
+      const registered = expect(
+        await services.clients.register(
+          {
+            name: required(values, 'name'),
+            redirectUris: values['redirect-uri'],
+            postLogoutRedirectUris: values['post-logout-redirect-uri'],
+            grantTypes: values['grant-type'],
+            isPublic: values.public,
+            firstParty: values['first-party'],
+            backchannelLogoutUri: values['backchannel-logout-uri'],
+          },
+          OPERATOR,
+        ),
+        CLIENT_PROBLEMS,
+      );
       return { client_id: registered.clientId, client_secret: registered.clientSecret, metadata: registered.metadata };
     }
     case 'resource-server register': {
-      const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
-      const server = await registerResourceServer(context.queries, {
-        identifier: required(values, 'identifier'),
-        name: required(values, 'name'),
-        scopes: values.scope ?? [],
-        clientIds: values.client,
-        format: values.format,
-        alg: values.alg,
-        ttl,
-      }).catch(asUsageError);
-      await context.queries.audit.record({ kind: 'resource_server.registered', detail: { identifier: server.identifier, clients: server.clientIds } });
-      return server;
+      const registered = expect(
+        await services.resourceServers.register(
+          {
+            identifier: required(values, 'identifier'),
+            name: required(values, 'name'),
+            scopes: values.scope ?? [],
+            clientIds: values.client,
+            format: values.format,
+            alg: values.alg,
+            ttl: values.ttl === undefined ? undefined : Number(values.ttl),
+          },
+          OPERATOR,
+        ),
+        RESOURCE_SERVER_PROBLEMS,
+      );
+      return registered.server;
     }
     case 'resource-server allow': {
       const identifier = required(values, 'identifier');
-      if (!(await context.queries.resourceServers.find(identifier))) throw new UsageError(`no resource server ${identifier}`);
-      const clientIds = await checkClients(context.queries.clients, values.client ?? []).catch(asUsageError);
-      if (!clientIds.length) throw new UsageError('--client is required');
-      for (const clientId of clientIds) {
-        if (await context.queries.resourceServers.allowClient(identifier, clientId)) {
-          await context.queries.audit.record({ kind: 'resource_server.client_allowed', clientId, detail: { identifier } });
-        }
-      }
-      return context.queries.resourceServers.find(identifier);
+      return expect(await services.resourceServers.allow(identifier, values.client ?? [], OPERATOR), RESOURCE_SERVER_PROBLEMS).server;
     }
     case 'resource-server list':
-      return context.queries.resourceServers.list();
+      return services.resourceServers.list();
     case 'keys list':
-      return context.keys.list();
+      return services.keys.list();
     case 'keys add-next':
-      return { added: await context.keys.addNext(), next_step: 'roll every instance, wait for relying parties to refresh JWKS, then "keys promote"' };
+      return {
+        added: expect(await services.keys.addNext(OPERATOR), KEY_PROBLEMS).added,
+        next_step: 'roll every instance, wait for relying parties to refresh JWKS, then "keys promote"',
+      };
     case 'keys promote':
-      await context.keys.promote();
+      expect(await services.keys.promote(OPERATOR), KEY_PROBLEMS);
       return { promoted: true, next_step: 'roll every instance; once tokens signed by the previous key have expired, "keys retire"' };
     case 'keys retire':
-      return { retired: await context.keys.retire(), next_step: 'roll every instance' };
+      return { retired: expect(await services.keys.retire(OPERATOR), KEY_PROBLEMS).retired, next_step: 'roll every instance' };
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}"`);
   }
 }
-

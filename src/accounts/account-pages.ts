@@ -4,8 +4,8 @@ import type { Context } from 'koa';
 import type { NetworkEnvironment } from '../profile/network-environment.js';
 import { visitorOf } from '../profile/network-kit.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
-import { createAccount } from './create-account.js';
-import { RENAME_PROBLEM_MESSAGES, renameAccount } from './rename-account.js';
+import { personActor } from '../operations/request-actor.js';
+import { ACCOUNT_PROBLEMS } from './account-service.js';
 import { ACCOUNT_NAME_MAX, ACCOUNT_NAME_MIN } from './account-names.js';
 import { accountBaseUrl } from './account-address.js';
 
@@ -15,7 +15,7 @@ const ACCOUNTS_PER_PROFILE_PER_HOUR = 10;
 /** The account actions of the network profile: create another, rename once (an invitation is accepted by entering the account). */
 export function registerAccountPages(router: Router, env: NetworkEnvironment): void {
   const { context, kit } = env;
-  const { queries, accountDependencies } = context;
+  const { queries, services } = context;
   const creations = createAttemptCounter(context.db, 'account-create', 60 * 60);
 
   /** The visitor's membership in the named account, or a 404 page. */
@@ -37,7 +37,7 @@ export function registerAccountPages(router: Router, env: NetworkEnvironment): v
       ctx.set('Retry-After', String(Math.ceil((resetAt - Date.now()) / 1000)));
       return context.views.render(ctx, 'error', { messageKey: 'account.limit' }, 429);
     }
-    await createAccount(accountDependencies, profile.id);
+    await services.accounts.create(profile.id, personActor(ctx, profile.id));
     kit.done(ctx, '/network', 'done.account_created');
   });
 
@@ -60,10 +60,10 @@ export function registerAccountPages(router: Router, env: NetworkEnvironment): v
     const found = await membershipFor(ctx);
     if (!found) return;
     if (found.membership.role !== 'admin' || found.membership.state !== 'active') {
-      return renderRename(ctx, found.account.name, { errorKey: RENAME_PROBLEM_MESSAGES['not-admin'], blocked: true }, 403);
+      return renderRename(ctx, found.account.name, { errorKey: ACCOUNT_PROBLEMS['not-an-admin'].messageKey, blocked: true }, 403);
     }
     if (found.account.renamed_at) {
-      return renderRename(ctx, found.account.name, { errorKey: RENAME_PROBLEM_MESSAGES['already-renamed'], blocked: true }, 409);
+      return renderRename(ctx, found.account.name, { errorKey: ACCOUNT_PROBLEMS['account-already-renamed'].messageKey, blocked: true }, 409);
     }
     renderRename(ctx, found.account.name);
   });
@@ -73,10 +73,12 @@ export function registerAccountPages(router: Router, env: NetworkEnvironment): v
     const found = await membershipFor(ctx);
     if (!found) return;
     const newName = formField(ctx, 'name', 200);
-    const result = await renameAccount(accountDependencies, { accountId: found.account.id, profileId: visitorOf(ctx).profile.id, newName });
+    const result = await services.accounts.rename(found.account.id, newName, personActor(ctx, visitorOf(ctx).profile.id));
     if (!result.ok) {
-      const status = result.problem === 'not-admin' ? 403 : result.problem === 'already-renamed' ? 409 : 400;
-      return renderRename(ctx, found.account.name, { name: newName, errorKey: RENAME_PROBLEM_MESSAGES[result.problem], blocked: status !== 400 }, status);
+      const { status, messageKey } = ACCOUNT_PROBLEMS[result.problem];
+      // A name the person can correct keeps the form; a refusal of the rename itself does not.
+      const blocked = result.problem === 'not-an-admin' || result.problem === 'account-already-renamed' || result.problem === 'account-not-found';
+      return renderRename(ctx, found.account.name, { name: newName, errorKey: messageKey, blocked }, status);
     }
     kit.done(ctx, '/network', 'done.account_renamed');
   });

@@ -61,3 +61,22 @@ export async function assertDatabaseReachable(db: Database, databaseUrl: string 
     throw new Error(`cannot connect to DATABASE_URL (${safe.toString()}): ${reason}`);
   }
 }
+
+/** Whether `db` is a transaction (knex's transaction objects say so), as opposed to the pool. */
+export function isTransaction(db: Database): boolean {
+  return (db as Database & { isTransaction?: boolean }).isTransaction === true;
+}
+
+/**
+ * Runs `effect` once the transaction `db` belongs to has committed, or at once
+ * outside a transaction; never after a rollback. For what must not happen
+ * before the change is stored: telling accounts of a logout, waking delivery.
+ */
+export function afterCommit(db: Database, effect: () => void): void {
+  const transaction = db as Database & { executionPromise?: Promise<unknown> };
+  if (!isTransaction(db) || !transaction.executionPromise) {
+    effect();
+    return;
+  }
+  transaction.executionPromise.then(effect, () => undefined);
+}

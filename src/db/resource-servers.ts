@@ -1,6 +1,6 @@
 import type { SigningAlgorithm } from '../oidc/signing-keys.js';
-import { createVersionedCache } from './cached-by-version.js';
-import type { Database } from './database.js';
+import type { VersionedCache } from './cached-by-version.js';
+import { isTransaction, type Database } from './database.js';
 import { createStatementRunner, preparedStatement } from './prepared-statements.js';
 
 export type AccessTokenFormat = 'jwt' | 'opaque';
@@ -46,17 +46,21 @@ function fromRow(row: ResourceServerRow): ResourceServer {
   };
 }
 
-export function createResourceServerQueries(db: Database) {
+export type ResourceServerCache = VersionedCache<ResourceServer>;
+
+export function createResourceServerQueries(db: Database, cache: ResourceServerCache) {
   const run = createStatementRunner(db);
-  // Looked up on every token request that names a resource; registered a few times a year.
-  const cache = createVersionedCache<ResourceServer>(db, { name: 'resource_servers' });
+  // Inside a transaction reads go through: the cache checks its version on the pool, which the
+  // embedded database's one connection, held by the transaction, cannot give it.
+  const transactional = isTransaction(db);
 
   return {
     async find(identifier: string): Promise<ResourceServer | undefined> {
-      return cache.get(identifier, async () => {
+      const load = async () => {
         const row = (await run<ResourceServerRow>(selectResourceServer, [identifier])).rows[0];
         return row && fromRow(row);
-      });
+      };
+      return transactional ? load() : cache.get(identifier, load);
     },
 
     async list(): Promise<ResourceServer[]> {
@@ -64,22 +68,39 @@ export function createResourceServerQueries(db: Database) {
       return rows.map(fromRow);
     },
 
-    /** Registers the server and the clients allowed to it, all or nothing. */
+    /** Registers the server and the clients allowed to it (call it in a transaction: two statements). */
     async insert(server: ResourceServer): Promise<void> {
-      await db.transaction(async (trx) => {
-        await trx('resource_servers').insert({
-          identifier: server.identifier,
-          name: server.name,
-          scopes: server.scopes,
-          access_token_format: server.accessTokenFormat,
-          signing_alg: server.signingAlg,
-          access_token_ttl: server.accessTokenTtl,
-        });
-        if (server.clientIds.length) {
-          await trx('resource_server_clients').insert(server.clientIds.map((clientId) => ({ resource_server: server.identifier, client_id: clientId })));
-        }
-        cache.forget(server.identifier, trx);
+      await db('resource_servers').insert({
+        identifier: server.identifier,
+        name: server.name,
+        scopes: server.scopes,
+        access_token_format: server.accessTokenFormat,
+        signing_alg: server.signingAlg,
+        access_token_ttl: server.accessTokenTtl,
       });
+      if (server.clientIds.length) {
+        await db('resource_server_clients').insert(server.clientIds.map((clientId) => ({ resource_server: server.identifier, client_id: clientId })));
+      }
+      cache.forget(server.identifier, db);
+    },
+
+    /** Changes what tokens to the server look like; the allowed clients are changed with allowClient/disallowClient. */
+    async update(server: Omit<ResourceServer, 'clientIds'>): Promise<void> {
+      await db('resource_servers').where({ identifier: server.identifier }).update({
+        name: server.name,
+        scopes: server.scopes,
+        access_token_format: server.accessTokenFormat,
+        signing_alg: server.signingAlg,
+        access_token_ttl: server.accessTokenTtl,
+      });
+      cache.forget(server.identifier, db);
+    },
+
+    async remove(identifier: string): Promise<boolean> {
+      await db('resource_server_clients').where({ resource_server: identifier }).delete();
+      const deleted = await db('resource_servers').where({ identifier }).delete();
+      cache.forget(identifier, db);
+      return Number(deleted) > 0;
     },
 
     /** Lets one more client ask for tokens to the server; true when it was not allowed before. */
@@ -89,8 +110,14 @@ export function createResourceServerQueries(db: Database) {
         .onConflict(['resource_server', 'client_id'])
         .ignore()
         .returning('client_id');
-      cache.forget(identifier);
+      cache.forget(identifier, db);
       return inserted.length > 0;
+    },
+
+    async disallowClient(identifier: string, clientId: string): Promise<boolean> {
+      const deleted = await db('resource_server_clients').where({ resource_server: identifier, client_id: clientId }).delete();
+      cache.forget(identifier, db);
+      return Number(deleted) > 0;
     },
   };
 }

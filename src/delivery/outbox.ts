@@ -4,12 +4,12 @@ import type { Sealer } from '../security/sealing.js';
 export type Channel = 'email' | 'sms';
 /** Messages that carry a one-time code (`params.code`). */
 export type CodeTemplate = 'confirm-email' | 'connect-email' | 'connect-phone' | 'recover-access';
-/** Messages that only tell the person something: no code, email only. */
-export type NoticeTemplate = 'existing-profile';
+/** Messages that only tell the person something, with no code: some carry a link (`params.link`). */
+export type NoticeTemplate = 'existing-profile' | 'membership-invitation' | 'invitation-sign-up';
 /** What a message is about; each has localised text in the catalogues (`message.<template>.*`). */
 export type MessageTemplate = CodeTemplate | NoticeTemplate;
 
-const NOTICE_TEMPLATES: ReadonlySet<string> = new Set<NoticeTemplate>(['existing-profile']);
+const NOTICE_TEMPLATES: ReadonlySet<string> = new Set<NoticeTemplate>(['existing-profile', 'membership-invitation', 'invitation-sign-up']);
 
 export const isNoticeTemplate = (template: string): template is NoticeTemplate => NOTICE_TEMPLATES.has(template);
 

@@ -12,7 +12,7 @@ const text = new Eta({ views: path.join(VIEWS_DIRECTORY, 'email'), cache: true, 
 /** Turns an outbox row into the text a person receives, in the row's locale. */
 export function renderEmail(row: OutboxRow): RenderedEmail {
   const t = translator(row.locale);
-  const subject = t(`message.${row.template}.subject` as MessageKey);
+  const subject = t(`message.${row.template}.subject` as MessageKey, row.params);
   const data = { t, locale: row.locale, template: row.template, params: row.params, subject };
   // A notice has no code to show, and its own closing line in place of the code's expiry.
   const layout = isNoticeTemplate(row.template) ? 'notice' : 'code';
@@ -22,5 +22,5 @@ export function renderEmail(row: OutboxRow): RenderedEmail {
 
 export function renderSms(row: OutboxRow): RenderedSms {
   const t = translator(row.locale);
-  return { to: row.recipient, text: t(`message.${row.template}.sms` as MessageKey, { code: row.params.code ?? '' }) };
+  return { to: row.recipient, text: t(`message.${row.template}.sms` as MessageKey, { code: '', ...row.params }) };
 }

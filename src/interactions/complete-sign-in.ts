@@ -3,7 +3,6 @@ import type { Profile } from '../db/profiles.js';
 import { ACR } from '../oidc/provider.js';
 import { localeOf } from '../views/render.js';
 import { chooseLocale } from '../i18n/messages.js';
-import { sendCode } from '../profile/send-code.js';
 import type { InteractionEnvironment } from './environment.js';
 import type { Interaction } from './interaction-kit.js';
 
@@ -19,14 +18,12 @@ export async function completeSignIn(
   profile: Profile,
   how: { amr: string[]; created: boolean },
 ): Promise<void> {
+  // A profile blocked by an operator signs in no more, whatever way it came in.
+  if (profile.blocked_at) {
+    return env.kit.finish(ctx, { error: 'access_denied', error_description: 'the profile is blocked' });
+  }
   if (profile.email && !profile.email_verified) {
-    await sendCode(env.context.codeDelivery, {
-      profileId: profile.id,
-      purpose: 'confirm-email',
-      target: profile.email,
-      channel: 'email',
-      locale: chooseLocale(profile.locale, () => localeOf(ctx)),
-    });
+    await env.context.services.profiles.sendEmailConfirmation({ ...profile, email: profile.email }, chooseLocale(profile.locale, () => localeOf(ctx)));
     await env.kit.remember(interaction, { profileId: profile.id, amr: how.amr, created: how.created });
     ctx.redirect(`/interaction/${interaction.uid}`);
     return;

@@ -1,8 +1,10 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { chooseLocale, type MessageKey } from '../i18n/messages.js';
+import { personActor } from '../operations/request-actor.js';
+import { isCodeShaped } from '../profile/confirm-email.js';
 import { CODE_REFUSAL_MESSAGES } from '../profile/one-time-codes.js';
-import { sendCode } from '../profile/send-code.js';
+import { PROFILE_PROBLEMS } from '../profile/profile-service.js';
 import { localeOf } from '../views/render.js';
 import { completeSignIn } from './complete-sign-in.js';
 import { refuseDecoyCode, resendDecoyCode } from './decoy-code.js';
@@ -40,7 +42,7 @@ export function registerEmailConfirmation(router: Router, env: InteractionEnviro
       return;
     }
     const code = formField(ctx, 'code', 32).trim();
-    if (!/^\d{6}$/.test(code.replace(/\s+/g, ''))) {
+    if (!isCodeShaped(code)) {
       return renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: 'code.format' }, 400);
     }
     if (isDecoy(pending)) {
@@ -48,21 +50,12 @@ export function registerEmailConfirmation(router: Router, env: InteractionEnviro
       if (refused.decoy !== pending) await kit.remember(interaction, refused.decoy);
       return renderEmailConfirmation(ctx, env, interaction, refused.decoy, { errorKey: CODE_REFUSAL_MESSAGES[refused.reason] }, 400);
     }
-    const confirmed = await context.db.transaction(async (trx) => {
-      const result = await context.codes.verify({ profileId: pending.profileId, purpose: 'confirm-email', code }, trx);
-      if (!result.valid) return result;
-      // Confirms the address the code went to, and only if it is still the profile's email.
-      await trx('profiles')
-        .where({ id: pending.profileId, email: result.target })
-        .update({ email_verified: true, updated_at: trx.fn.now() });
-      await context.queries.audit.record({ kind: 'profile.email_confirmed', profileId: pending.profileId, ip: ctx.ip }, trx);
-      return result;
-    });
-    if (!confirmed.valid) {
-      return renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: CODE_REFUSAL_MESSAGES[confirmed.reason] }, 400);
+    const confirmed = await context.services.profiles.confirmEmail(pending.profileId, code, personActor(ctx, pending.profileId));
+    if (!confirmed.ok) {
+      if (confirmed.problem === 'profile-not-found') return kit.finish(ctx, { error: 'access_denied', error_description: 'the profile no longer exists' });
+      return renderEmailConfirmation(ctx, env, interaction, pending, { errorKey: PROFILE_PROBLEMS[confirmed.problem].messageKey }, 400);
     }
-    const profile = await context.queries.profiles.findById(pending.profileId);
-    if (!profile) return kit.finish(ctx, { error: 'access_denied', error_description: 'the profile no longer exists' });
+    const { profile } = confirmed;
     await kit.remember(interaction, undefined);
     return completeSignIn(ctx, env, interaction, profile, { amr: pending.amr, created: pending.created });
   });
@@ -87,13 +80,7 @@ export function registerEmailConfirmation(router: Router, env: InteractionEnviro
       ctx.redirect(`/interaction/${interaction.uid}`);
       return;
     }
-    const sent = await sendCode(context.codeDelivery, {
-      profileId: profile.id,
-      purpose: 'confirm-email',
-      target: profile.email,
-      channel: 'email',
-      locale: chooseLocale(profile.locale, () => localeOf(ctx)),
-    });
+    const sent = await context.services.profiles.sendEmailConfirmation({ ...profile, email: profile.email }, chooseLocale(profile.locale, () => localeOf(ctx)));
     return sent.issued
       ? renderEmailConfirmation(ctx, env, interaction, pending, { noticeKey: 'code.resent' })
       : renderWait(pending, sent.retryAfterSeconds);

@@ -5,6 +5,7 @@ import type { Profile } from '../db/profiles.js';
 import type { Csrf } from '../security/csrf.js';
 import { formField } from '../views/form-fields.js';
 import type { Views } from '../views/render.js';
+import type { PendingRecovery } from '../profile/recover-access.js';
 import type { DecoyCode } from './decoy-code.js';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -33,17 +34,6 @@ export interface DecoyConfirmation extends DecoyCode {
 
 export const isDecoy = (pending: PendingSignIn): pending is DecoyConfirmation => 'decoy' in pending && pending.decoy === true;
 
-/** "Forgot password" in progress: who asked, so any instance can check the code that follows. */
-export interface PendingRecovery {
-  /** The normalised email or phone the person typed. */
-  identifier: string;
-  /**
-   * A random id of this sign-in, chosen at its first request: its codes are
-   * bound to it, so another browser's tries never touch them. Whether the
-   * identifier belongs to anyone is not kept here; the code row knows.
-   */
-  requester: string;
-}
 
 export const displayName = (profile: Profile | undefined): string =>
   profile ? [profile.first_name, profile.last_name].filter(Boolean).join(' ') || profile.email || profile.phone || '' : '';

@@ -4,7 +4,8 @@ import type { InteractionEnvironment } from './environment.js';
 import { completeSignIn } from './complete-sign-in.js';
 import { type Interaction } from './interaction-kit.js';
 import { formField } from '../views/form-fields.js';
-import { signInWithPassword } from './sign-in.js';
+import { personActor } from '../operations/request-actor.js';
+import { PROFILE_PROBLEMS } from '../profile/profile-service.js';
 
 export async function renderLogin(
   ctx: Context,
@@ -43,27 +44,12 @@ export function registerLogin(router: Router, env: InteractionEnvironment): void
     if (!password) {
       return renderLogin(ctx, env, interaction, { identifier, errorKey: 'login.password_missing', invalid: 'password' }, 400);
     }
-    const result = await signInWithPassword(
-      { profiles: context.queries.profiles, limits: context.limits, audit: context.queries.audit, defaultPhoneRegion: context.config.defaultPhoneRegion },
-      { identifier, password, ip: ctx.ip, clientId: String(interaction.params.client_id) },
-    );
-    switch (result.outcome) {
-      case 'invalid-identifier':
-        return renderLogin(ctx, env, interaction, { identifier, errorKey: 'login.identifier_invalid', invalid: 'identifier' }, 400);
-      case 'wrong-credentials':
-        return renderLogin(ctx, env, interaction, { identifier, errorKey: 'login.failed', invalid: 'password' }, 401);
-      case 'throttled':
-        ctx.set('Retry-After', String(result.retryAfterSeconds));
-        return renderLogin(
-          ctx,
-          env,
-          interaction,
-          { identifier, errorKey: 'login.throttled', seconds: result.retryAfterSeconds },
-          429,
-        );
-      case 'signed-in':
-        return completeSignIn(ctx, env, interaction, result.profile, { amr: ['pwd'], created: false });
-    }
+    const result = await context.services.profiles.signIn({ identifier, password, clientId: String(interaction.params.client_id) }, personActor(ctx));
+    if (result.ok) return completeSignIn(ctx, env, interaction, result.profile, { amr: ['pwd'], created: false });
+    const { status, messageKey } = PROFILE_PROBLEMS[result.problem];
+    if (result.retryAfterSeconds) ctx.set('Retry-After', String(result.retryAfterSeconds));
+    const invalid = result.problem === 'identifier-invalid' ? 'identifier' : result.problem === 'wrong-credentials' ? 'password' : undefined;
+    return renderLogin(ctx, env, interaction, { identifier, errorKey: messageKey, invalid, seconds: result.retryAfterSeconds }, status);
   });
 
   router.post('/:uid/abort', env.forms, async (ctx) => {

@@ -2,15 +2,16 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { MessageKey } from '../i18n/messages.js';
 import { parseIdentifier } from '../profile/identifier.js';
-import { CODE_REFUSAL_MESSAGES } from '../profile/one-time-codes.js';
+import { personActor } from '../operations/request-actor.js';
+import { PROFILE_PROBLEMS } from '../profile/profile-service.js';
+import { newRequester, type PendingRecovery } from '../profile/recover-access.js';
 import { PASSWORD_PROBLEM_MESSAGES } from '../profile/sign-up.js';
 import { passwordProblem } from '../security/password-policy.js';
 import { localeOf } from '../views/render.js';
 import type { InteractionEnvironment } from './environment.js';
-import { type Interaction, type PendingRecovery } from './interaction-kit.js';
+import type { Interaction } from './interaction-kit.js';
 import { formField } from '../views/form-fields.js';
 import { renderLogin } from './login.js';
-import { newRequester, requestRecoveryCode, resetPassword, type RecoveryDependencies } from './recover-access.js';
 import { createRecoveryLimits } from './recovery-limits.js';
 
 interface CodeFormErrors {
@@ -48,14 +49,6 @@ function renderCodeForm(
 export function registerRecovery(router: Router, env: InteractionEnvironment): void {
   const { context, kit } = env;
   const limits = createRecoveryLimits(context.db);
-  const deps: RecoveryDependencies = {
-    db: context.db,
-    profiles: context.queries.profiles,
-    audit: context.queries.audit,
-    codeDelivery: context.codeDelivery,
-    provider: context.provider,
-    logger: context.logger,
-  };
 
   /** Recovery starts from the password form; any other step of a sign-in goes back to where it was. */
   async function load(ctx: Context, form: boolean): Promise<Interaction | undefined> {
@@ -88,7 +81,7 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
     const earlier = kit.recovery(interaction);
     const limited = await limits.record(identifier.value, ctx.ip);
     if (limited > 0) {
-      await context.queries.audit.record({ kind: 'recovery.throttled', ip: ctx.ip, clientId });
+      await context.queries.audit.record({ kind: 'recovery.throttled', clientId, actor: personActor(ctx) });
       ctx.set('Retry-After', String(limited));
       const throttled = { errorKey: 'recover.throttled' as const, minutes: Math.ceil(limited / 60) };
       return resend && earlier?.identifier === identifier.value
@@ -96,7 +89,7 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
         : renderRequestForm(ctx, env, interaction, { identifier: typed, ...throttled }, 429);
     }
     const recovery = { identifier: identifier.value, requester: earlier?.requester ?? newRequester() };
-    const sent = await requestRecoveryCode(deps, { ...recovery, identifier, browserLocale: localeOf(ctx), ip: ctx.ip, clientId });
+    const sent = await context.services.profiles.requestRecoveryCode({ ...recovery, identifier, browserLocale: localeOf(ctx), clientId }, personActor(ctx));
     if (!sent.issued) {
       // Said plainly: an identifier of nobody waits exactly as long, so the wait tells nothing.
       ctx.set('Retry-After', String(sent.retryAfterSeconds));
@@ -138,12 +131,10 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
     // A weak password is refused before the code is tried, so it does not cost one of the code's tries.
     if (errors.code || errors.password) return renderCodeForm(ctx, env, interaction, recovery, { code, errors }, 400);
 
-    const result = await resetPassword(deps, { recovery, code, password, ip: ctx.ip, clientId: String(interaction.params.client_id) });
-    if (result.outcome === 'code-refused') {
-      return renderCodeForm(ctx, env, interaction, recovery, { code, errors: { code: CODE_REFUSAL_MESSAGES[result.reason] } }, 400);
-    }
-    if (result.outcome === 'password-refused') {
-      return renderCodeForm(ctx, env, interaction, recovery, { code, errors: { password: PASSWORD_PROBLEM_MESSAGES[result.problem] } }, 400);
+    const result = await context.services.profiles.resetPassword({ recovery, code, password, clientId: String(interaction.params.client_id) }, personActor(ctx));
+    if (!result.ok) {
+      const errors: CodeFormErrors = result.problem === 'form-invalid' ? { password: result.fields?.password } : { code: PROFILE_PROBLEMS[result.problem].messageKey };
+      return renderCodeForm(ctx, env, interaction, recovery, { code, errors }, 400);
     }
     await kit.rememberRecovery(interaction, undefined);
     // Failed sign-ins before the recovery must not keep the person out now that the password is theirs again.

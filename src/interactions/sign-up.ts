@@ -1,38 +1,53 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { chooseLocale } from '../i18n/messages.js';
-import { createExistingProfileNotices } from '../profile/existing-profile-notice.js';
-import { signUp, type SignUpErrors } from '../profile/sign-up.js';
+import { personActor } from '../operations/request-actor.js';
+import { normaliseEmail } from '../profile/identifier.js';
+import type { SignUpErrors } from '../profile/sign-up.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
+import { formField } from '../views/form-fields.js';
 import { localeOf } from '../views/render.js';
 import { startDecoy } from './decoy-code.js';
 import type { InteractionEnvironment } from './environment.js';
 import { type Interaction } from './interaction-kit.js';
-import { formField } from '../views/form-fields.js';
 
 const SIGN_UPS_PER_ADDRESS_PER_HOUR = 20;
 
-async function renderSignUp(
-  ctx: Context,
-  env: InteractionEnvironment,
-  interaction: Interaction,
-  values: Record<string, string> = {},
-  errors: SignUpErrors & { form?: string } = {},
-  status = 200,
-): Promise<void> {
-  env.context.views.render(
-    ctx,
-    'sign-up',
-    { uid: interaction.uid, csrf: env.kit.csrfToken(ctx), clientName: await env.kit.clientName(interaction), values, errors },
-    status,
-  );
-}
+/** The secret of the invitation link the person arrived with (set by /network/sign-up?invitation=…). */
+export const INVITATION_COOKIE = 'netid.invitation';
 
 /** "Create for free" inside a sign-in, or for a `prompt=create` request. */
-export function registerSignUp(router: Router, env: InteractionEnvironment): { render: typeof renderSignUp } {
+export function registerSignUp(router: Router, env: InteractionEnvironment) {
   const { context, kit } = env;
   const attempts = createAttemptCounter(context.db, 'signup-address', 60 * 60);
-  const notices = createExistingProfileNotices(context.db);
+
+  /** The address the person was invited at, when they came through an invitation's link that is still open. */
+  const invitedAddress = async (ctx: Context) => {
+    const token = ctx.cookies.get(INVITATION_COOKIE, { signed: true });
+    return token ? context.services.memberships.invitationAddress(token) : undefined;
+  };
+
+  async function renderSignUp(
+    ctx: Context,
+    interaction: Interaction,
+    values: Record<string, string> = {},
+    errors: SignUpErrors & { form?: string } = {},
+    status = 200,
+  ): Promise<void> {
+    const invited = await invitedAddress(ctx);
+    context.views.render(
+      ctx,
+      'sign-up',
+      {
+        uid: interaction.uid,
+        csrf: kit.csrfToken(ctx),
+        clientName: await kit.clientName(interaction),
+        values: { ...(invited && !invited.startsWith('+') ? { email: invited } : {}), ...values },
+        errors,
+      },
+      status,
+    );
+  }
 
   router.get('/:uid/signup', async (ctx) => {
     const interaction = await kit.load(ctx);
@@ -41,7 +56,7 @@ export function registerSignUp(router: Router, env: InteractionEnvironment): { r
       ctx.redirect(`/interaction/${interaction.uid}`);
       return;
     }
-    return renderSignUp(ctx, env, interaction);
+    return renderSignUp(ctx, interaction);
   });
 
   router.post('/:uid/signup', env.forms, async (ctx) => {
@@ -59,15 +74,13 @@ export function registerSignUp(router: Router, env: InteractionEnvironment): { r
     const { attempts: made, resetAt } = await attempts.record(ctx.ip);
     if (made > SIGN_UPS_PER_ADDRESS_PER_HOUR) {
       ctx.set('Retry-After', String(Math.ceil((resetAt - Date.now()) / 1000)));
-      return renderSignUp(ctx, env, interaction, values, { form: 'signup.throttled' }, 429);
+      return renderSignUp(ctx, interaction, values, { form: 'signup.throttled' }, 429);
     }
     const locale = chooseLocale(undefined, () => localeOf(ctx));
-    const result = await signUp(
-      { accounts: context.accountDependencies, codes: context.codeDelivery, notices },
-      { ...values, password: formField(ctx, 'password') },
-      { locale, ip: ctx.ip },
-    );
-    if (result.outcome === 'invalid') return renderSignUp(ctx, env, interaction, values, result.errors, 400);
+    // Invited at this very address: the person joins the inviting account instead of getting one of their own.
+    const invited = (await invitedAddress(ctx)) === normaliseEmail(values.email);
+    const result = await context.services.profiles.signUp({ ...values, password: formField(ctx, 'password') }, { locale, actor: personActor(ctx), invited });
+    if (!result.ok) return renderSignUp(ctx, interaction, values, result.fields as SignUpErrors, 400);
     // A taken email goes on to a confirmation step like a new one: the answer must not tell who is registered.
     await kit.remember(
       interaction,
@@ -76,5 +89,5 @@ export function registerSignUp(router: Router, env: InteractionEnvironment): { r
     ctx.redirect(`/interaction/${interaction.uid}`);
   });
 
-  return { render: renderSignUp };
+  return { render: (ctx: Context, _env: InteractionEnvironment, interaction: Interaction) => renderSignUp(ctx, interaction) };
 }

@@ -1,6 +1,5 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import type { AuditQueries } from '../db/audit.js';
-import type { MembershipQueries } from '../db/memberships.js';
+import type { MembershipService } from '../accounts/membership-service.js';
 import { accountIdOf } from './client-kind.js';
 
 const { Prompt, Check } = interactionPolicy;
@@ -11,7 +10,7 @@ const { Prompt, Check } = interactionPolicy;
  * interaction (a page that explains) and the account receives `access_denied`,
  * also for `prompt=none` and for a network session that already exists (SSO).
  */
-export function membershipPrompt(memberships: MembershipQueries, audit: AuditQueries) {
+export function membershipPrompt(memberships: MembershipService) {
   return new Prompt(
     { name: 'membership', requestable: false },
     new Check(
@@ -25,10 +24,8 @@ export function membershipPrompt(memberships: MembershipQueries, audit: AuditQue
         const membership = await memberships.find(accountId, profileId);
         if (membership?.state === 'active') return Check.NO_NEED_TO_PROMPT;
         if (membership?.state === 'invited') {
-          if (await memberships.changeState(accountId, profileId, ['invited'], 'active')) {
-            await audit.record({ kind: 'membership.activated', profileId, accountId, clientId: ctx.oidc.client?.clientId });
-            return Check.NO_NEED_TO_PROMPT;
-          }
+          const actor = { kind: 'profile' as const, profileId, clientId: ctx.oidc.client?.clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') };
+          if (await memberships.activateInvited(accountId, profileId, actor)) return Check.NO_NEED_TO_PROMPT;
           // Someone changed it meanwhile (accepted elsewhere, or dismissed): decide on what is stored now.
           const now = await memberships.find(accountId, profileId);
           return now?.state === 'active' ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;

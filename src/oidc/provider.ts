@@ -1,12 +1,10 @@
 import type { JWK } from 'jose';
 import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { AuditQueries } from '../db/audit.js';
+import type { MembershipService } from '../accounts/membership-service.js';
 import { createClaimsSourceQueries } from '../db/claims-source.js';
-import type { ClientQueries } from '../db/clients.js';
 import type { Database } from '../db/database.js';
-import type { MembershipQueries } from '../db/memberships.js';
-import type { ResourceServerQueries } from '../db/resource-servers.js';
+import type { Queries } from '../db/queries.js';
 import type { Views } from '../views/render.js';
 import { createModelStorage } from './adapter.js';
 import { reasonOf } from './backchannel-logout.js';
@@ -28,10 +26,8 @@ export interface ProviderDependencies {
   db: Database;
   jwks: { keys: JWK[] };
   secrets: InstallationSecrets;
-  memberships: MembershipQueries;
-  clients: ClientQueries;
-  resourceServers: ResourceServerQueries;
-  audit: AuditQueries;
+  queries: Queries;
+  memberships: MembershipService;
   views: Views;
   logger: Logger;
   /** OUTGOING_PRIVATE_NETWORKS=allow: outgoing requests may reach loopback and private addresses. */
@@ -46,11 +42,11 @@ export function createProvider(deps: ProviderDependencies): Provider {
   const policy = interactionPolicy.base();
   // prompt=create opens the sign-up form (OpenID Connect "Initiating User Registration"); never needed otherwise.
   policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0);
-  policy.add(membershipPrompt(memberships, deps.audit), 2);
+  policy.add(membershipPrompt(memberships), 2);
 
   const photoUrl = (photo: string) => `${issuer}/photos/${encodeURIComponent(photo)}`;
 
-  const storage = createModelStorage(deps.db, deps.clients);
+  const storage = createModelStorage(deps.db, deps.queries.clients);
 
   const configuration: Configuration = {
     adapter: storage.adapterFor,
@@ -100,7 +96,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       userinfo: { enabled: true },
       // RFC 8707: a `resource` parameter asks for a token to a registered resource server (src/db/resource-servers.ts);
       // without one, the access token is for userinfo, as before.
-      resourceIndicators: { enabled: true, getResourceServerInfo: resourceServerInfo(deps.resourceServers) },
+      resourceIndicators: { enabled: true, getResourceServerInfo: resourceServerInfo(deps.queries.resourceServers) },
       claimsParameter: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true, nonceSecret: deps.secrets.dpopNonceSecret },

@@ -22,8 +22,15 @@ interface SigningKeyRow extends SigningKeySummary {
   private_jwk_sealed: string;
 }
 
+/** A rotation step asked out of order; `problem` names which (KEY_PROBLEMS in key-service.ts). */
 export class KeyRotationError extends Error {
   override name = 'KeyRotationError';
+  constructor(
+    readonly problem: 'next-key-exists' | 'no-next-key' | 'previous-key-exists',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 function generateKeyPair(alg: SigningAlgorithm): KeyObject {
@@ -101,7 +108,7 @@ export function createSigningKeyStore(db: Database, sealer: Sealer) {
     async addNext(): Promise<SigningKeySummary[]> {
       return db.transaction(async (trx): Promise<SigningKeySummary[]> => {
         const pending = await trx('signing_keys').where('state', 'next').first('kid');
-        if (pending) throw new KeyRotationError('a next key is already published: promote it before adding another');
+        if (pending) throw new KeyRotationError('next-key-exists', 'a next key is already published: promote it before adding another');
         for (const alg of SIGNING_ALGORITHMS) await insertKey(alg, 'next', trx);
         return trx('signing_keys').where('state', 'next').select('kid', 'alg', 'state', 'created_at', 'promoted_at', 'retired_at');
       });
@@ -111,9 +118,9 @@ export function createSigningKeyStore(db: Database, sealer: Sealer) {
     async promote(): Promise<void> {
       await db.transaction(async (trx) => {
         const next = await trx('signing_keys').where('state', 'next').first('kid');
-        if (!next) throw new KeyRotationError('no next key to promote: run "keys add-next" first and roll every instance');
+        if (!next) throw new KeyRotationError('no-next-key', 'no next key to promote: add one first and roll every instance');
         const previous = await trx('signing_keys').where('state', 'previous').first('kid');
-        if (previous) throw new KeyRotationError('a previous key is still published: run "keys retire" first');
+        if (previous) throw new KeyRotationError('previous-key-exists', 'a previous key is still published: retire it first');
         await trx('signing_keys').where('state', 'current').update({ state: 'previous' });
         await trx('signing_keys').where('state', 'next').update({ state: 'current', promoted_at: trx.fn.now() });
       });

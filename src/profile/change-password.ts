@@ -1,23 +1,17 @@
-import type { AuditQueries } from '../db/audit.js';
+import type { Actor } from '../db/audit.js';
 import type { Database } from '../db/database.js';
 import type { Profile } from '../db/profiles.js';
-import type { MessageKey } from '../i18n/messages.js';
-import { notifyBackchannelLogout, type BackchannelLogoutDependencies } from '../oidc/backchannel-logout.js';
-import { endProfileSessions } from '../oidc/end-profile-sessions.js';
+import { ok, refuse, type Outcome } from '../outcome.js';
 import { passwordProblem } from '../security/password-policy.js';
 import { checkPassword, hashPassword } from '../security/passwords.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
+import type { ProfileServiceDependencies } from './profile-service.js';
 import { PASSWORD_PROBLEM_MESSAGES } from './sign-up.js';
-
-export interface PasswordChangeDependencies extends BackchannelLogoutDependencies {
-  db: Database;
-  audit: AuditQueries;
-}
-
-export type PasswordChangeErrors = Partial<Record<'current' | 'password' | 'form', MessageKey>>;
 
 /** Wrong current passwords per profile in 15 minutes before the form stops checking. */
 const WRONG_CURRENT_PER_WINDOW = 10;
+
+export type CurrentPasswordProblem = 'current-password-throttled' | 'current-password-missing' | 'current-password-wrong';
 
 /**
  * Checks that the person knows the profile's password before something
@@ -26,16 +20,16 @@ const WRONG_CURRENT_PER_WINDOW = 10;
  */
 export function createPasswordCheck(db: Database) {
   const wrongTries = createAttemptCounter(db, 'current-password', 15 * 60);
-  return async (profile: Profile, password: string): Promise<{ ok: true } | { ok: false; errorKey: MessageKey }> => {
+  return async (profile: Profile, password: string): Promise<Outcome<object, CurrentPasswordProblem>> => {
     const { attempts } = await wrongTries.peek(profile.id);
-    if (attempts >= WRONG_CURRENT_PER_WINDOW) return { ok: false, errorKey: 'password.current_throttled' };
-    if (!password) return { ok: false, errorKey: 'password.current_missing' };
+    if (attempts >= WRONG_CURRENT_PER_WINDOW) return refuse('current-password-throttled');
+    if (!password) return refuse('current-password-missing');
     const check = await checkPassword(profile.password_hash, password);
     if (!check.valid) {
       await wrongTries.record(profile.id);
-      return { ok: false, errorKey: 'password.current_wrong' };
+      return refuse('current-password-wrong');
     }
-    return { ok: true };
+    return ok({});
   };
 }
 
@@ -49,23 +43,30 @@ export type PasswordCheck = ReturnType<typeof createPasswordCheck>;
  * once the change has committed; the browser that made the change stays.
  */
 export async function changePassword(
-  deps: PasswordChangeDependencies & { checkCurrent: PasswordCheck },
+  deps: ProfileServiceDependencies,
   input: { profile: Profile; current: string; password: string; keepSessionId: string },
-): Promise<{ ok: true } | { ok: false; errors: PasswordChangeErrors }> {
+  actor: Actor,
+): Promise<Outcome<object, CurrentPasswordProblem | 'form-invalid'>> {
   const { profile } = input;
   if (profile.password_hash) {
     const current = await deps.checkCurrent(profile, input.current);
-    if (!current.ok) return { ok: false, errors: { current: current.errorKey } };
+    if (!current.ok) return refuse(current.problem, { fields: { current: PROFILE_FIELD_MESSAGES[current.problem] } });
   }
   const problem = passwordProblem(input.password, [profile.email ?? '', profile.phone ?? ''].filter(Boolean));
-  if (problem) return { ok: false, errors: { password: PASSWORD_PROBLEM_MESSAGES[problem] } };
+  if (problem) return refuse('form-invalid', { fields: { password: PASSWORD_PROBLEM_MESSAGES[problem] } });
   const passwordHash = await hashPassword(input.password);
-  const logouts = await deps.db.transaction(async (trx) => {
-    await trx('profiles').where({ id: profile.id }).update({ password_hash: passwordHash, updated_at: trx.fn.now() });
-    const ended = await endProfileSessions(trx, profile.id, { keepSessionId: input.keepSessionId });
-    await deps.audit.record({ kind: profile.password_hash ? 'profile.password_changed' : 'profile.password_set', profileId: profile.id }, trx);
-    return ended;
+  await deps.queries.transaction(async (queries) => {
+    await queries.profiles.setPasswordHash(profile.id, passwordHash);
+    const ended = await queries.sessions.endProfileSessions(profile.id, { keepSessionId: input.keepSessionId });
+    await queries.audit.record({ kind: profile.password_hash ? 'profile.password_changed' : 'profile.password_set', profileId: profile.id, actor });
+    queries.afterCommit(() => deps.notifyLogout(ended));
   });
-  notifyBackchannelLogout(deps.provider, deps.logger, logouts);
-  return { ok: true };
+  return ok({});
 }
+
+/** What the current-password field says for each of its problems. */
+export const PROFILE_FIELD_MESSAGES = {
+  'current-password-throttled': 'password.current_throttled',
+  'current-password-missing': 'password.current_missing',
+  'current-password-wrong': 'password.current_wrong',
+} as const;

@@ -3,21 +3,16 @@ import { formField, formCheckbox } from '../views/form-fields.js';
 import type { Context } from 'koa';
 import { chooseLocale, type MessageKey } from '../i18n/messages.js';
 import { localeOf } from '../views/render.js';
-import { confirmContact, createContactRequests, pendingContact, type ContactDependencies, type ContactKind } from './contacts.js';
+import { personActor } from '../operations/request-actor.js';
+import type { ContactKind } from './contacts.js';
+import { PROFILE_PROBLEMS } from './profile-service.js';
 import type { NetworkEnvironment } from './network-environment.js';
 import { visitorOf } from './network-kit.js';
 
 /** Connect a phone number and an email (product.md 6): ask for a code, then enter it. */
 export function registerContacts(router: Router, env: NetworkEnvironment): void {
   const { context, kit } = env;
-  const deps: ContactDependencies = {
-    db: context.db,
-    memberships: context.queries.memberships,
-    audit: context.queries.audit,
-    codes: context.codeDelivery,
-    defaultPhoneRegion: context.config.defaultPhoneRegion,
-  };
-  const requests = createContactRequests(deps);
+  const profiles = context.services.profiles;
 
   for (const kind of ['phone', 'email'] as const satisfies ContactKind[]) {
     const path = `/${kind}`;
@@ -34,7 +29,7 @@ export function registerContacts(router: Router, env: NetworkEnvironment): void 
           kind,
           current: kind === 'phone' ? profile.phone : profile.email,
           verified: kind === 'phone' ? profile.phone_verified : profile.email_verified,
-          pending: await pendingContact(context.db, profile.id, kind),
+          pending: await profiles.pendingContact(profile.id, kind),
           value: extra.value ?? '',
           propagate: extra.propagate ?? true,
           ...extra,
@@ -50,14 +45,11 @@ export function registerContacts(router: Router, env: NetworkEnvironment): void 
       const value = formField(ctx, 'value', 320);
       const propagate = formCheckbox(ctx, 'propagate');
       const { profile } = visitorOf(ctx);
-      const result = await requests.request(profile, kind, {
-        value,
-        propagate,
-        locale: chooseLocale(profile.locale, () => localeOf(ctx)),
-      });
+      const result = await profiles.requestContactCode(profile, kind, { value, propagate, locale: chooseLocale(profile.locale, () => localeOf(ctx)) });
       if (!result.ok) {
         if (result.retryAfterSeconds) ctx.set('Retry-After', String(result.retryAfterSeconds));
-        return render(ctx, { value, propagate, errorKey: result.errorKey, seconds: result.retryAfterSeconds }, result.retryAfterSeconds ? 429 : 400);
+        const errorKey = result.fields?.value ?? PROFILE_PROBLEMS[result.problem].messageKey;
+        return render(ctx, { value, propagate, errorKey, seconds: result.retryAfterSeconds }, PROFILE_PROBLEMS[result.problem].status);
       }
       ctx.status = 303;
       ctx.redirect(`/network${path}`);
@@ -65,8 +57,9 @@ export function registerContacts(router: Router, env: NetworkEnvironment): void 
 
     router.post(`${path}/confirm`, kit.forms, async (ctx) => {
       if (!kit.guard(ctx)) return;
-      const result = await confirmContact(deps, visitorOf(ctx).profile.id, kind, formField(ctx, 'code', 32));
-      if (!result.ok) return render(ctx, { codeErrorKey: result.errorKey }, 400);
+      const { profile } = visitorOf(ctx);
+      const result = await profiles.confirmContact(profile.id, kind, formField(ctx, 'code', 32), personActor(ctx, profile.id));
+      if (!result.ok) return render(ctx, { codeErrorKey: PROFILE_PROBLEMS[result.problem].messageKey }, 400);
       kit.done(ctx, `/network${path}`, `done.${kind}_connected` as MessageKey);
     });
   }

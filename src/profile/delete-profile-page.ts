@@ -2,7 +2,8 @@ import type Router from '@koa/router';
 import { formField, formCheckbox } from '../views/form-fields.js';
 import type { Context } from 'koa';
 import type { MessageKey } from '../i18n/messages.js';
-import { connectedAccounts, deleteProfile } from './delete-profile.js';
+import { personActor } from '../operations/request-actor.js';
+import { PROFILE_PROBLEMS } from './profile-service.js';
 import type { NetworkEnvironment } from './network-environment.js';
 import { visitorOf } from './network-kit.js';
 
@@ -14,7 +15,7 @@ export function registerDeleteProfile(router: Router, env: NetworkEnvironment): 
     kit.render(
       ctx,
       'delete-profile',
-      { accounts: await connectedAccounts(context.queries.memberships, profile.id), hasPassword: Boolean(profile.password_hash), errorKey },
+      { accounts: await context.services.profiles.connectedAccounts(profile.id), hasPassword: Boolean(profile.password_hash), errorKey },
       status,
     );
   };
@@ -23,20 +24,14 @@ export function registerDeleteProfile(router: Router, env: NetworkEnvironment): 
 
   router.post('/delete', kit.forms, async (ctx) => {
     if (!kit.guard(ctx)) return;
-    const result = await deleteProfile(
-      {
-        db: context.db,
-        memberships: context.queries.memberships,
-        audit: context.queries.audit,
-        checkCurrent: env.checkCurrent,
-        provider: context.provider,
-        logger: context.logger,
-      },
-      { profile: visitorOf(ctx).profile, password: formField(ctx, 'password'), confirmed: formCheckbox(ctx, 'confirm') },
+    const { profile } = visitorOf(ctx);
+    const result = await context.services.profiles.delete(
+      { profile, password: formField(ctx, 'password'), confirmed: formCheckbox(ctx, 'confirm') },
+      personActor(ctx, profile.id),
     );
     if (!result.ok) {
-      const status = result.errorKey === 'password.current_throttled' ? 429 : result.errorKey === 'delete.accounts_remain' ? 409 : 400;
-      return render(ctx, result.errorKey, status);
+      const { status, messageKey } = PROFILE_PROBLEMS[result.problem];
+      return render(ctx, messageKey, status);
     }
     context.views.render(ctx, 'network/deleted');
   });

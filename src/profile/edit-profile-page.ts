@@ -3,22 +3,17 @@ import type Router from '@koa/router';
 import { formField, formCheckbox } from '../views/form-fields.js';
 import type { Context } from 'koa';
 import type { MessageKey } from '../i18n/messages.js';
-import { updateProfileNames, type NamesErrors } from './edit-profile.js';
+import { personActor } from '../operations/request-actor.js';
+import type { NamesErrors } from './edit-profile.js';
+import { PROFILE_PROBLEMS } from './profile-service.js';
 import type { NetworkEnvironment } from './network-environment.js';
 import { visitorOf } from './network-kit.js';
-import { PHOTO_MAX_BYTES, setProfilePhoto, type PhotoProblem } from './profile-photo.js';
-
-const PHOTO_PROBLEM_MESSAGES: Record<PhotoProblem | 'missing', MessageKey> = {
-  format: 'photo.format',
-  'too-large': 'photo.too_large',
-  unreadable: 'photo.unreadable',
-  missing: 'photo.missing',
-};
+import { PHOTO_MAX_BYTES } from './profile-photo.js';
 
 /** Edit profile (product.md 3): names with the option to update every connected account, and the photo. */
 export function registerEditProfile(router: Router, env: NetworkEnvironment): void {
   const { context, kit } = env;
-  const { db, queries } = context;
+  const profiles = context.services.profiles;
   // One file, in memory (it is resized before anything is stored), refused past the limit while it streams in.
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: PHOTO_MAX_BYTES, files: 1, fields: 5, parts: 6 } }).single('photo');
 
@@ -49,8 +44,9 @@ export function registerEditProfile(router: Router, env: NetworkEnvironment): vo
     if (!kit.guard(ctx)) return;
     const values = { firstName: formField(ctx, 'first_name', 200), lastName: formField(ctx, 'last_name', 200) };
     const propagate = formCheckbox(ctx, 'propagate');
-    const result = await updateProfileNames({ db, memberships: queries.memberships, audit: queries.audit }, visitorOf(ctx).profile.id, values, propagate);
-    if (!result.ok) return render(ctx, { values, propagate, errors: result.errors }, 400);
+    const { profile } = visitorOf(ctx);
+    const result = await profiles.updateNames(profile.id, values, propagate, personActor(ctx, profile.id));
+    if (!result.ok) return render(ctx, { values, propagate, errors: result.fields as NamesErrors }, 400);
     kit.done(ctx, '/network/profile', propagate ? 'done.names_everywhere' : 'done.names');
   });
 
@@ -65,9 +61,10 @@ export function registerEditProfile(router: Router, env: NetworkEnvironment): vo
     }
     if (!kit.guard(ctx)) return;
     const file = (ctx as Context & { file?: { buffer: Buffer } }).file;
-    if (!file?.buffer.length) return render(ctx, { photoErrorKey: PHOTO_PROBLEM_MESSAGES.missing }, 400);
-    const result = await setProfilePhoto({ db, memberships: queries.memberships, audit: queries.audit }, visitorOf(ctx).profile.id, file.buffer);
-    if (!result.ok) return render(ctx, { photoErrorKey: PHOTO_PROBLEM_MESSAGES[result.problem] }, 400);
+    if (!file?.buffer.length) return render(ctx, { photoErrorKey: PROFILE_PROBLEMS['photo-missing'].messageKey }, 400);
+    const { profile } = visitorOf(ctx);
+    const result = await profiles.setPhoto(profile.id, file.buffer, personActor(ctx, profile.id));
+    if (!result.ok) return render(ctx, { photoErrorKey: PROFILE_PROBLEMS[result.problem].messageKey }, 400);
     kit.done(ctx, '/network/profile', 'done.photo');
   });
 }

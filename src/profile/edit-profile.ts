@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { AuditQueries } from '../db/audit.js';
-import type { Database } from '../db/database.js';
-import type { MembershipQueries } from '../db/memberships.js';
+import type { Actor } from '../db/audit.js';
 import type { MessageKey } from '../i18n/messages.js';
+import { ok, refuse, type Outcome } from '../outcome.js';
 import { isSingleLineText } from '../security/control-characters.js';
+import type { ProfileServiceDependencies } from './profile-service.js';
 
 const nameField = z.string().trim().max(100, 'name.too_long').refine(isSingleLineText, 'name.invalid_characters');
 
@@ -18,10 +18,13 @@ const namesForm = z.object(nameFields);
 export type NamesInput = z.input<typeof namesForm>;
 export type NamesErrors = Partial<Record<keyof NamesInput, MessageKey>>;
 
-export interface ProfileEditDependencies {
-  db: Database;
-  memberships: MembershipQueries;
-  audit: AuditQueries;
+/** The names as NetID stores them, or what is wrong with each. */
+export function checkNames(input: NamesInput): { ok: true; names: z.output<typeof namesForm> } | { ok: false; errors: NamesErrors } {
+  const parsed = namesForm.safeParse(input);
+  if (parsed.success) return { ok: true, names: parsed.data };
+  const errors: NamesErrors = {};
+  for (const issue of parsed.error.issues) errors[issue.path[0] as keyof NamesInput] ??= issue.message as MessageKey;
+  return { ok: false, errors };
 }
 
 /**
@@ -31,24 +34,19 @@ export interface ProfileEditDependencies {
  * transaction.
  */
 export async function updateProfileNames(
-  deps: ProfileEditDependencies,
+  deps: ProfileServiceDependencies,
   profileId: string,
   input: NamesInput,
   propagate: boolean,
-): Promise<{ ok: true; accountsUpdated: number } | { ok: false; errors: NamesErrors }> {
-  const parsed = namesForm.safeParse(input);
-  if (!parsed.success) {
-    const errors: NamesErrors = {};
-    for (const issue of parsed.error.issues) errors[issue.path[0] as keyof NamesInput] ??= issue.message as MessageKey;
-    return { ok: false, errors };
-  }
-  const { firstName, lastName } = parsed.data;
-  return deps.db.transaction(async (trx) => {
-    await trx('profiles').where({ id: profileId }).update({ first_name: firstName, last_name: lastName, updated_at: trx.fn.now() });
-    const accountsUpdated = propagate
-      ? await deps.memberships.updateConnected(profileId, { first_name: firstName || null, last_name: lastName || null }, trx)
-      : 0;
-    await deps.audit.record({ kind: 'profile.names_changed', profileId, detail: { propagated: accountsUpdated } }, trx);
-    return { ok: true as const, accountsUpdated };
+  actor: Actor,
+): Promise<Outcome<{ accountsUpdated: number }, 'form-invalid'>> {
+  const checked = checkNames(input);
+  if (!checked.ok) return refuse('form-invalid', { fields: checked.errors });
+  const { firstName, lastName } = checked.names;
+  return deps.queries.transaction(async (queries) => {
+    await queries.profiles.setNames(profileId, { firstName, lastName });
+    const accountsUpdated = propagate ? await queries.memberships.updateConnected(profileId, { first_name: firstName || null, last_name: lastName || null }) : 0;
+    await queries.audit.record({ kind: 'profile.names_changed', profileId, actor, detail: { propagated: accountsUpdated } });
+    return ok({ accountsUpdated });
   });
 }

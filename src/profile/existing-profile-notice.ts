@@ -1,17 +1,14 @@
-import type { AuditQueries } from '../db/audit.js';
+import type { Actor } from '../db/audit.js';
 import type { Database } from '../db/database.js';
 import type { Profile } from '../db/profiles.js';
-import { enqueueMessage } from '../delivery/outbox.js';
+import type { Queries } from '../db/queries.js';
 import { chooseLocale } from '../i18n/messages.js';
 import { createAttemptCounter, type AttemptCounter } from '../security/rate-limits.js';
-import type { Sealer } from '../security/sealing.js';
 
 export interface ExistingProfileNoticeDependencies {
-  db: Database;
-  audit: AuditQueries;
+  queries: Queries;
   /** Notices already sent, counted per email address. */
   notices: AttemptCounter;
-  sealer: Sealer;
   /** Asks the delivery worker to send now rather than at its next poll. */
   wakeDelivery(): void;
 }
@@ -26,26 +23,23 @@ export const createExistingProfileNotices = (db: Database): AttemptCounter => cr
  */
 export async function noticeExistingProfile(
   deps: ExistingProfileNoticeDependencies,
-  input: { profile: Profile; email: string; browserLocale: string; ip?: string | undefined },
+  input: { profile: Profile; email: string; browserLocale: string; actor: Actor },
 ): Promise<boolean> {
   // Counted before queueing, so two sign-ups at the same moment cannot both send.
   const { attempts } = await deps.notices.record(input.email);
   const send = attempts === 1;
-  await deps.db.transaction(async (trx) => {
+  await deps.queries.transaction(async (queries) => {
     if (send) {
-      await enqueueMessage(trx, deps.sealer, {
+      await queries.outbox.enqueue({
         channel: 'email',
         recipient: input.email,
         template: 'existing-profile',
         locale: chooseLocale(input.profile.locale, () => input.browserLocale),
         params: {},
       });
+      queries.afterCommit(deps.wakeDelivery);
     }
-    await deps.audit.record(
-      { kind: 'signup.existing_email', profileId: input.profile.id, ip: input.ip ?? null, detail: { noticeSent: send } },
-      trx,
-    );
+    await queries.audit.record({ kind: 'signup.existing_email', profileId: input.profile.id, actor: input.actor, detail: { noticeSent: send } });
   });
-  if (send) deps.wakeDelivery();
   return send;
 }

@@ -2,7 +2,6 @@ import Router from '@koa/router';
 import { registerAccountPages } from '../accounts/account-pages.js';
 import type { NetidContext } from '../context.js';
 import type { Csrf } from '../security/csrf.js';
-import { createPasswordCheck } from './change-password.js';
 import { registerContacts } from './contacts-page.js';
 import { registerDeleteProfile } from './delete-profile-page.js';
 import { registerEditProfile } from './edit-profile-page.js';
@@ -19,7 +18,6 @@ export function createNetworkRouter(context: NetidContext, csrf: Csrf, session: 
   const env: NetworkEnvironment = {
     context,
     kit: createNetworkKit(context.views, csrf),
-    checkCurrent: createPasswordCheck(context.db),
   };
   registerMyNetwork(router, env);
   registerEditProfile(router, env);

@@ -125,6 +125,17 @@ export function createOneTimeCodes(db: Database, key: Buffer) {
       return { issued: true, code: recipient ? code : undefined };
     },
 
+    /** Where the newest live code of this scope was sent, if there is one. */
+    async pendingTarget(scope: CodeScope, trx: Database = db): Promise<string | undefined> {
+      const row = await trx('one_time_codes')
+        .where(held(scope))
+        .whereNull('consumed_at')
+        .andWhere('expires_at', '>', new Date())
+        .orderBy('created_at', 'desc')
+        .first<{ target: string | null } | undefined>('target');
+      return row?.target ?? undefined;
+    },
+
     /** Consumes the code when right; counts a wrong try otherwise. */
     async verify(input: CodeScope & { code: string }, trx: Database = db): Promise<VerifyResult> {
       const row = await trx('one_time_codes')

@@ -1,18 +1,18 @@
 import Router from '@koa/router';
-import type { Database } from '../db/database.js';
-import { findPhoto, PHOTO_SIZES, type PhotoSize } from './profile-photo.js';
+import type { PhotoQueries } from '../db/photos.js';
+import { PHOTO_SIZES, type PhotoSize } from './profile-photo.js';
 
 /**
  * Photos as relying parties fetch them through the `picture` claim. A new
  * photo gets a new address, so each address is served as immutable and
  * browsers and accounts can cache it for a year.
  */
-export function createPhotosRouter(db: Database): Router {
+export function createPhotosRouter(photos: PhotoQueries): Router {
   const router = new Router();
   router.get('/photos/:id', async (ctx) => {
     const requested = Number(ctx.query.size ?? PHOTO_SIZES[0]);
     const size = (PHOTO_SIZES as readonly number[]).includes(requested) ? (requested as PhotoSize) : PHOTO_SIZES[0];
-    const photo = await findPhoto(db, String(ctx.params.id), size);
+    const photo = await photos.find(String(ctx.params.id), size);
     if (!photo) {
       ctx.status = 404;
       ctx.type = 'text/plain';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
-import type { AuditQueries } from '../db/audit.js';
-import type { Database } from '../db/database.js';
-import type { MembershipQueries } from '../db/memberships.js';
+import type { Actor } from '../db/audit.js';
+import { ok, refuse, type Outcome } from '../outcome.js';
+import type { ProfileServiceDependencies } from './profile-service.js';
 
 /** Uploads larger than this are refused before they are decoded. */
 export const PHOTO_MAX_BYTES = 5 * 1024 * 1024;
@@ -47,44 +47,26 @@ export async function renderPhoto(upload: Buffer): Promise<{ ok: true; sizes: Ma
   }
 }
 
-export interface PhotoDependencies {
-  db: Database;
-  memberships: MembershipQueries;
-  audit: AuditQueries;
-}
-
 /**
  * A new profile photo reaches every connected account at once (product.md 3):
  * the profile and each invited or active membership point to it. Photos no
  * longer shown anywhere are deleted with the change.
  */
 export async function setProfilePhoto(
-  deps: PhotoDependencies,
+  deps: ProfileServiceDependencies,
   profileId: string,
   upload: Buffer,
-): Promise<{ ok: true; photo: string } | { ok: false; problem: PhotoProblem }> {
+  actor: Actor,
+): Promise<Outcome<{ photo: string }, `photo-${PhotoProblem}`>> {
   const rendered = await renderPhoto(upload);
-  if (!rendered.ok) return rendered;
+  if (!rendered.ok) return refuse(`photo-${rendered.problem}`);
   const photo = randomUUID();
-  await deps.db.transaction(async (trx) => {
-    await trx('photos').insert(
-      [...rendered.sizes].map(([size, data]) => ({ id: photo, size, content_type: 'image/jpeg', data, profile_id: profileId })),
-    );
-    await trx('profiles').where({ id: profileId }).update({ photo, updated_at: trx.fn.now() });
-    await deps.memberships.updateConnected(profileId, { photo }, trx);
-    await trx('photos')
-      .where('profile_id', profileId)
-      .whereNot('id', photo)
-      .whereRaw('id::text not in (select photo from memberships where profile_id = ? and photo is not null)', [profileId])
-      .delete();
-    await deps.audit.record({ kind: 'profile.photo_changed', profileId }, trx);
+  await deps.queries.transaction(async (queries) => {
+    await queries.photos.insert(photo, profileId, rendered.sizes);
+    await queries.profiles.setPhoto(profileId, photo);
+    await queries.memberships.updateConnected(profileId, { photo });
+    await queries.photos.deleteUnused(profileId);
+    await queries.audit.record({ kind: 'profile.photo_changed', profileId, actor });
   });
-  return { ok: true, photo };
-}
-
-const PHOTO_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export async function findPhoto(db: Database, id: string, size: PhotoSize): Promise<{ data: Uint8Array; content_type: string } | undefined> {
-  if (!PHOTO_ID.test(id)) return undefined;
-  return db('photos').where({ id, size }).first('data', 'content_type');
+  return ok({ photo });
 }

@@ -1,44 +1,26 @@
-import type { Database } from '../db/database.js';
-import { enqueueMessage, type Channel } from '../delivery/outbox.js';
-import type { Sealer } from '../security/sealing.js';
-import type { CodeRequest, IssueResult, OneTimeCodes } from './one-time-codes.js';
-
-export interface CodeDelivery {
-  db: Database;
-  codes: OneTimeCodes;
-  /** Seals the queued messages' params (the codes) at rest. */
-  sealer: Sealer;
-  /** Asks the delivery worker to send now rather than at its next poll. */
-  wakeDelivery(): void;
-}
+import type { Channel } from '../delivery/outbox.js';
+import type { Queries } from '../db/queries.js';
+import type { CodeRequest, IssueResult } from './one-time-codes.js';
 
 /**
- * Issues a one-time code and queues its message in one transaction: either
- * both exist or neither. A code that reaches nobody (recovery for an
- * identifier of nobody) is issued and counted the same, and no message is
- * queued. Within a caller's transaction the caller wakes delivery after commit.
+ * Issues a one-time code and queues its message in one transaction (the
+ * caller's, if `queries` are in one): either both exist or neither. A code
+ * that reaches nobody (recovery for an identifier of nobody) is issued and
+ * counted the same, and no message is queued. Delivery is woken once the
+ * change has committed.
  */
 export async function sendCode(
-  deps: CodeDelivery,
+  queries: Queries,
+  wakeDelivery: () => void,
   input: CodeRequest & { channel: Channel; locale: string },
-  trx?: Database,
 ): Promise<IssueResult> {
-  const run = async (t: Database): Promise<IssueResult> => {
-    const result = await deps.codes.issue(input, t);
+  return queries.transaction(async (inner) => {
+    const result = await inner.codes.issue(input);
     const recipient = input.purpose === 'recover-access' ? input.reaches?.target : input.target;
     if (result.issued && result.code !== undefined && recipient) {
-      await enqueueMessage(t, deps.sealer, {
-        channel: input.channel,
-        recipient,
-        template: input.purpose,
-        locale: input.locale,
-        params: { code: result.code },
-      });
+      await inner.outbox.enqueue({ channel: input.channel, recipient, template: input.purpose, locale: input.locale, params: { code: result.code } });
+      inner.afterCommit(wakeDelivery);
     }
     return result;
-  };
-  if (trx) return run(trx);
-  const result = await deps.db.transaction(run);
-  if (result.issued) deps.wakeDelivery();
-  return result;
+  });
 }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as oidc from 'openid-client';
-import type { CreatedAccount } from '../../src/accounts/create-account.js';
+import type { CreatedAccount } from '../../src/accounts/account-service.js';
 import { accountClientUris } from '../../src/accounts/account-address.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { createPerson, createTestAccount, createTestClient, type TestPerson } from '../support/fixtures.js';
+import { addTestMember, createPerson, dismissAsOperator, createTestAccount, createTestClient, type TestPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
 import { discoverAsClient, exchangeCode, signInThroughForms, startAuthorization } from '../support/relying-party.js';
 import { isPage, UserAgent } from '../support/user-agent.js';
@@ -234,8 +234,7 @@ describe.each(backends)('an account signs a person in with authorization code + 
 
   test('a dismissed member is refused for that account, and the account receives access_denied', async () => {
     const member = await createPerson(netid.context);
-    const { addMember, dismissMember } = await import('../../src/accounts/membership-changes.js');
-    await addMember(netid.context.accountDependencies, { accountId: account.account.id, profileId: member.profile.id, role: 'user', state: 'invited' });
+    await addTestMember(netid.context, account.account.id, member.profile.id, { role: 'user', state: 'invited' });
 
     const agent = new UserAgent(netid.issuer);
     const invited = await startAuthorization(client, redirectUri, { scope: 'openid membership offline_access', prompt: 'consent' });
@@ -243,7 +242,7 @@ describe.each(backends)('an account signs a person in with authorization code + 
     // An invitation becomes an active membership at the first sign-in.
     expect(tokens.claims()!.membership).toMatchObject({ role: 'user', state: 'active' });
 
-    await dismissMember(netid.context.accountDependencies, { accountId: account.account.id, profileId: member.profile.id });
+    await dismissAsOperator(netid.context, account.account.id, member.profile.id);
     expect(tokens.refresh_token).toBeDefined();
     // Dismissal revokes what the member was given: the refresh token no longer works.
     await expect(oidc.refreshTokenGrant(client, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });

@@ -2,13 +2,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@j
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type * as oidc from 'openid-client';
 import { accountClientUris } from '../../src/accounts/account-address.js';
-import type { CreatedAccount } from '../../src/accounts/create-account.js';
-import { addMember, dismissMember } from '../../src/accounts/membership-changes.js';
+import type { CreatedAccount } from '../../src/accounts/account-service.js';
 import { en } from '../../src/i18n/en.js';
 import { backchannelLogoutsSettled } from '../../src/oidc/backchannel-logout.js';
 import { startBackchannelReceiver, type BackchannelDelivery, type BackchannelReceiver, type ReceiverBehaviour } from '../support/backchannel-receiver.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { createPerson, createTestAccount, type TestPerson } from '../support/fixtures.js';
+import { addTestMember, createPerson, dismissAsOperator, createTestAccount, type TestPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
 import { signInToNetwork, submitPage } from '../support/network.js';
 import { discoverAsClient, exchangeCode, startAuthorization } from '../support/relying-party.js';
@@ -159,12 +158,11 @@ describe.each(backends)("accounts are told when NetID itself ends a profile's se
   test("after the profile is deleted the account receives a logout token for each of the profile's sessions there", async () => {
     const person = await createPerson(netid.context);
     const account = await listeningAccount(await createPerson(netid.context));
-    const { accountDependencies } = netid.context;
-    await addMember(accountDependencies, { accountId: account.created.account.id, profileId: person.profile.id, role: 'user', state: 'active' });
+    await addTestMember(netid.context, account.created.account.id, person.profile.id, { role: 'user', state: 'active' });
     const browser = new UserAgent(netid.issuer);
     const sids = [await signInTo(browser, account, person), await signInTo(new UserAgent(netid.issuer), account, person)].sort();
     // Deletion waits until no account is connected; the dismissal already tells the account once.
-    await dismissMember(accountDependencies, { accountId: account.created.account.id, profileId: person.profile.id });
+    await dismissAsOperator(netid.context, account.created.account.id, person.profile.id);
     expect(await sidsTold(account, person.profile.id, 2)).toEqual(sids);
 
     // The network sessions still name the account, and deleting the profile ends them: it hears of both again.
@@ -182,7 +180,7 @@ describe.each(backends)("accounts are told when NetID itself ends a profile's se
     const leaving = await listeningAccount(admin);
     const staying = await listeningAccount(admin);
     for (const account of [leaving, staying]) {
-      await addMember(netid.context.accountDependencies, { accountId: account.created.account.id, profileId: person.profile.id, role: 'user', state: 'active' });
+      await addTestMember(netid.context, account.created.account.id, person.profile.id, { role: 'user', state: 'active' });
     }
     const browser = new UserAgent(netid.issuer);
     const sid = await signInTo(browser, leaving, person);
@@ -190,7 +188,7 @@ describe.each(backends)("accounts are told when NetID itself ends a profile's se
     // A browser that never opened the account being left: nothing to tell it about.
     await signInTo(new UserAgent(netid.issuer), staying, person);
 
-    await dismissMember(netid.context.accountDependencies, { accountId: leaving.created.account.id, profileId: person.profile.id });
+    await dismissAsOperator(netid.context, leaving.created.account.id, person.profile.id);
     expect(await sidsTold(leaving, person.profile.id, 1)).toEqual([sid]);
     await settled();
     expect(leaving.receiver.deliveries).toHaveLength(1);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { accountClientUris } from '../../src/accounts/account-address.js';
-import type { CreatedAccount } from '../../src/accounts/create-account.js';
+import type { CreatedAccount } from '../../src/accounts/account-service.js';
 import { expectAccessible } from '../support/accessibility.js';
 import { accountStandIn } from '../support/account-stand-in.js';
 import { launchChromium } from '../support/browser.js';

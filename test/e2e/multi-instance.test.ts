@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
 import { accountClientUris } from '../../src/accounts/account-address.js';
-import type { CreatedAccount } from '../../src/accounts/create-account.js';
+import type { CreatedAccount } from '../../src/accounts/account-service.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { runCommand, type Values } from '../../src/operator-commands.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
-import { addMember, dismissMember } from '../../src/accounts/membership-changes.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { createPerson, createTestAccount, type TestPerson } from '../support/fixtures.js';
+import { addTestMember, createPerson, dismissAsOperator, createTestAccount, type TestPerson } from '../support/fixtures.js';
 import { startMailbox, type Mailbox } from '../support/mailbox.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
 import { accountIdToken, alertText, signInToNetwork, submitPage } from '../support/network.js';
@@ -48,10 +47,9 @@ describe.each(backends)('the network profile pages (%s)', (backend) => {
     const other = await createPerson(netid.context);
     const invitedTo = await createTestAccount(netid.context, other);
     const dismissedFrom = await createTestAccount(netid.context, other);
-    const deps = netid.context.accountDependencies;
-    await addMember(deps, { accountId: invitedTo.account.id, profileId: person.profile.id, role: 'user', state: 'invited' });
-    await addMember(deps, { accountId: dismissedFrom.account.id, profileId: person.profile.id, role: 'user', state: 'active' });
-    await dismissMember(deps, { accountId: dismissedFrom.account.id, profileId: person.profile.id });
+    await addTestMember(netid.context, invitedTo.account.id, person.profile.id, { role: 'user', state: 'invited' });
+    await addTestMember(netid.context, dismissedFrom.account.id, person.profile.id, { role: 'user', state: 'active' });
+    await dismissAsOperator(netid.context, dismissedFrom.account.id, person.profile.id);
 
     const stranger = new UserAgent(netid.issuer);
     expect((await stranger.page('/network')).document.querySelector('form[action$="/login"]')).not.toBeNull();
@@ -163,7 +161,7 @@ describe.each(backends)('the network profile pages (%s)', (backend) => {
     // A plain member may not rename.
     const member = await createPerson(netid.context);
     const other = await createTestAccount(netid.context, person);
-    await addMember(netid.context.accountDependencies, { accountId: other.account.id, profileId: member.profile.id, role: 'user', state: 'active' });
+    await addTestMember(netid.context, other.account.id, member.profile.id, { role: 'user', state: 'active' });
     const memberAgent = new UserAgent(netid.issuer);
     await signInToNetwork(memberAgent, member.email, member.password);
     expect((await memberAgent.page(`/network/accounts/${other.account.name}/rename`)).status).toBe(403);
@@ -239,7 +237,9 @@ describe.each(backends)('the network profile pages (%s)', (backend) => {
     expect(page.document.querySelector('#remaining-accounts')?.text).toContain(account.account_name);
     expect(page.document.querySelector('form[action="/network/delete"]')).toBeNull();
 
-    await dismissMember(netid.context.accountDependencies, { accountId: account.account_id, profileId: person.profile.id });
+    // The account keeps an administrator: the last one could not be dismissed.
+    await addTestMember(netid.context, account.account_id, (await createPerson(netid.context)).profile.id, { role: 'admin', state: 'active' });
+    await dismissAsOperator(netid.context, account.account_id, person.profile.id);
     page = await agent.page('/network/delete');
     page = await submitPage(agent, page, 'form[action="/network/delete"]', { password: 'wrong password here' });
     expect(alertText(page)).toContain('not your current password');

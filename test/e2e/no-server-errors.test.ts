@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { accountClientUris } from '../../src/accounts/account-address.js';
-import type { CreatedAccount } from '../../src/accounts/create-account.js';
+import type { CreatedAccount } from '../../src/accounts/account-service.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { createPerson, createTestAccount, createTestClient, type TestPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';

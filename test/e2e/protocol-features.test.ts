@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import type { CreatedAccount } from '../../src/accounts/create-account.js';
+import type { CreatedAccount } from '../../src/accounts/account-service.js';
 import { startBackchannelReceiver } from '../support/backchannel-receiver.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { createPerson, createTestAccount, createTestClient, type TestPerson } from '../support/fixtures.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
-import type { CreatedAccount } from '../../src/accounts/create-account.js';
+import type { CreatedAccount } from '../../src/accounts/account-service.js';
 import { runCommand, UsageError, type Values } from '../../src/operator-commands.js';
 import type { ResourceServer } from '../../src/db/resource-servers.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';

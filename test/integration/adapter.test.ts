@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { createClientQueries } from '../../src/db/clients.js';
+import { createQueries, createQueryCaches, type Queries } from '../../src/db/queries.js';
 import type { Database } from '../../src/db/database.js';
 import { createStatementRunner } from '../../src/db/prepared-statements.js';
 import { createModelLookup } from '../../src/oidc/model-lookup.js';
@@ -16,12 +16,12 @@ describe.each(backends)('oidc-provider adapter on %s', (backend) => {
   let database: TestDatabase;
   let db: Database;
   let adapterFor: (model: string) => Adapter;
-  let clients: ReturnType<typeof createClientQueries>;
+  let clients: Queries['clients'];
 
   beforeAll(async () => {
     database = await createTestDatabase(backend);
     db = database.db;
-    clients = createClientQueries(db, createSealer(randomBytes(32)));
+    clients = createQueries(db, { sealer: createSealer(randomBytes(32)), codeKey: randomBytes(32), caches: createQueryCaches(db) }).clients;
     adapterFor = createModelStorage(db, clients).adapterFor;
   });
 

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { createVersionedCache } from '../../src/db/cached-by-version.js';
-import { createClientQueries } from '../../src/db/clients.js';
-import { createResourceServerQueries } from '../../src/db/resource-servers.js';
 import type { Database } from '../../src/db/database.js';
+import { createQueries, createQueryCaches, type Queries } from '../../src/db/queries.js';
 import { createSealer } from '../../src/security/sealing.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 
@@ -27,7 +26,10 @@ describe.each(backends)('clients and resource servers cached per instance (%s)',
     await db('clients').delete();
   });
 
-  const register = (queries: ReturnType<typeof createClientQueries>, clientId: string, name: string) =>
+  /** The repositories as one NetID process holds them, with caches of its own. */
+  const instance = (): Queries => createQueries(db, { sealer, codeKey: randomBytes(32), caches: createQueryCaches(db) });
+
+  const register = (queries: Queries['clients'], clientId: string, name: string) =>
     queries.insert({ metadata: { client_id: clientId, client_name: name, redirect_uris: ['https://rp.test/cb'] }, clientSecret: 'secret' });
 
   test('reads the database once while nothing changes', async () => {
@@ -78,8 +80,8 @@ describe.each(backends)('clients and resource servers cached per instance (%s)',
   });
 
   test("an instance sees its own change at once, another instance's within a second", async () => {
-    const here = createClientQueries(db, sealer);
-    const there = createClientQueries(db, sealer);
+    const here = instance().clients;
+    const there = instance().clients;
     await register(here, 'rp', 'Before');
     expect(await here.findMetadata('rp')).toMatchObject({ client_name: 'Before', client_secret: 'secret' });
     expect(await there.findMetadata('rp')).toMatchObject({ client_name: 'Before' });
@@ -92,30 +94,30 @@ describe.each(backends)('clients and resource servers cached per instance (%s)',
   });
 
   test('a change inside a transaction shows once it commits, and not if it rolls back', async () => {
-    const queries = createClientQueries(db, sealer);
-    await register(queries, 'rp', 'Before');
-    expect(await queries.findMetadata('rp')).toMatchObject({ client_name: 'Before' });
+    const queries = instance();
+    await register(queries.clients, 'rp', 'Before');
+    expect(await queries.clients.findMetadata('rp')).toMatchObject({ client_name: 'Before' });
 
-    await db
-      .transaction(async (trx) => {
-        await queries.updateMetadata('rp', { client_id: 'rp', client_name: 'Rolled back' }, trx);
-        expect(await queries.findMetadata('rp', trx)).toMatchObject({ client_name: 'Rolled back' });
+    await queries
+      .transaction(async (inner) => {
+        await inner.clients.updateMetadata('rp', { client_id: 'rp', client_name: 'Rolled back' });
+        expect(await inner.clients.findMetadata('rp')).toMatchObject({ client_name: 'Rolled back' });
         throw new Error('roll back');
       })
       .catch(() => undefined);
-    expect(await queries.findMetadata('rp')).toMatchObject({ client_name: 'Before' });
+    expect(await queries.clients.findMetadata('rp')).toMatchObject({ client_name: 'Before' });
 
-    await db.transaction(async (trx) => {
-      await queries.updateMetadata('rp', { client_id: 'rp', client_name: 'Committed' }, trx);
+    await queries.transaction(async (inner) => {
+      await inner.clients.updateMetadata('rp', { client_id: 'rp', client_name: 'Committed' });
     });
-    expect(await queries.findMetadata('rp')).toMatchObject({ client_name: 'Committed' });
+    expect(await queries.clients.findMetadata('rp')).toMatchObject({ client_name: 'Committed' });
   });
 
   test("a resource server opened to a client on one instance is open on another within a second", async () => {
     await db('resource_servers').delete();
-    await register(createClientQueries(db, sealer), 'worker', 'Worker');
-    const here = createResourceServerQueries(db);
-    const there = createResourceServerQueries(db);
+    await register(instance().clients, 'worker', 'Worker');
+    const here = instance().resourceServers;
+    const there = instance().resourceServers;
     const identifier = 'https://api.netid.test/cache';
     await here.insert({
       identifier,

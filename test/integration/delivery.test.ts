@@ -53,7 +53,7 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
 
   /** A worker that polls often and retries at once, so a test sees several attempts in well under a second. */
   const startFastWorker = (running: RunningNetid) =>
-    startDeliveryWorker(running.context.db, running.context.codeDelivery.sealer, running.context.senders, createLogger('silent'), {
+    startDeliveryWorker(running.context.db, running.context.sealer, running.context.senders, createLogger('silent'), {
       pollMilliseconds: 50,
       backoff: () => 0.2,
     });
@@ -66,7 +66,7 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
     const person = await createPerson(netid.context);
     worker = startFastWorker(netid);
 
-    const issued = await sendCode(netid.context.codeDelivery, {
+    const issued = await sendCode(netid.context.queries, netid.context.wakeDelivery, {
       purpose: 'recover-access',
       identifier: person.email,
       requester: 'a sign-in',
@@ -121,7 +121,7 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
     });
     worker = startFastWorker(netid);
 
-    const issued = await sendCode(netid.context.codeDelivery, {
+    const issued = await sendCode(netid.context.queries, netid.context.wakeDelivery, {
       purpose: 'recover-access',
       identifier: phone,
       requester: 'a sign-in',
@@ -158,7 +158,7 @@ describe.each(backends)('the delivery worker (%s)', (backend) => {
     worker = startFastWorker(netid);
 
     // As the sign-in screen does: the profile's own language wins over the browser's.
-    const issued = await sendCode(netid.context.codeDelivery, {
+    const issued = await sendCode(netid.context.queries, netid.context.wakeDelivery, {
       purpose: 'recover-access',
       identifier: person.email,
       requester: 'a sign-in',

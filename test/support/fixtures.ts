@@ -1,6 +1,7 @@
-import { createAccount, type CreatedAccount } from '../../src/accounts/create-account.js';
-import { registerClient, type ClientRegistration, type RegisteredClient } from '../../src/clients/register-client.js';
+import type { CreatedAccount } from '../../src/accounts/account-service.js';
+import type { ClientRegistration, RegisteredClient } from '../../src/clients/client-service.js';
 import type { NetidContext } from '../../src/context.js';
+import { OPERATOR } from '../../src/db/audit.js';
 import type { Profile } from '../../src/db/profiles.js';
 import { hashPassword } from '../../src/security/passwords.js';
 
@@ -27,10 +28,32 @@ export async function createPerson(context: NetidContext, overrides: { firstName
   return { profile, email, password };
 }
 
-export function createTestAccount(context: NetidContext, admin: TestPerson): Promise<CreatedAccount> {
-  return createAccount(context.accountDependencies, admin.profile.id);
+/** An account administered by `admin`, made as an operator would make it. */
+export async function createTestAccount(context: NetidContext, admin: TestPerson): Promise<CreatedAccount> {
+  const created = await context.services.accounts.create(admin.profile.id, OPERATOR);
+  if (!created.ok) throw new Error(`the account was refused: ${created.problem}`);
+  return created;
 }
 
-export function createTestClient(context: NetidContext, registration: ClientRegistration): Promise<RegisteredClient> {
-  return registerClient(context.db, context.queries.clients, context.accountDependencies.validateClient, registration);
+export async function createTestClient(context: NetidContext, registration: ClientRegistration): Promise<RegisteredClient> {
+  const registered = await context.services.clients.register(registration, OPERATOR);
+  if (!registered.ok) throw new Error(`the client was refused: ${registered.detail}`);
+  return registered;
+}
+
+/** Puts a profile in an account (active unless invited), as the operator's command does. */
+export async function addTestMember(
+  context: NetidContext,
+  accountId: string,
+  profileId: string,
+  membership: { role?: 'admin' | 'user'; state?: 'invited' | 'active' } = {},
+): Promise<void> {
+  const added = await context.services.memberships.add(accountId, profileId, { role: membership.role ?? 'user', state: membership.state ?? 'active' }, OPERATOR);
+  if (!added.ok) throw new Error(`the membership was refused: ${added.problem}`);
+}
+
+/** Dismisses a member, as the operator's command does. */
+export async function dismissAsOperator(context: NetidContext, accountId: string, profileId: string): Promise<void> {
+  const dismissed = await context.services.memberships.dismiss(accountId, profileId, OPERATOR);
+  if (!dismissed.ok) throw new Error(`the dismissal was refused: ${dismissed.problem}`);
 }

@@ -17,6 +17,7 @@ function profile(overrides: Partial<Profile> = {}): Profile {
     last_name: 'Lovelace',
     photo: 'ada.jpg',
     locale: 'en-GB',
+    blocked_at: null,
     created_at: new Date('2025-01-01T00:00:00Z'),
     updated_at: new Date('2025-03-01T00:00:00Z'),
     ...overrides,

@@ -1,23 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import type { AuditQueries } from '../db/audit.js';
-import type { Database } from '../db/database.js';
-import type { Profile, ProfileQueries } from '../db/profiles.js';
+import type { Actor } from '../db/audit.js';
+import type { Profile } from '../db/profiles.js';
 import type { Channel } from '../delivery/outbox.js';
 import { chooseLocale } from '../i18n/messages.js';
-import { notifyBackchannelLogout, type BackchannelLogout, type BackchannelLogoutDependencies } from '../oidc/backchannel-logout.js';
-import { endProfileSessions } from '../oidc/end-profile-sessions.js';
-import type { Identifier } from '../profile/identifier.js';
-import type { CodeRefusal, IssueResult } from '../profile/one-time-codes.js';
-import { sendCode, type CodeDelivery } from '../profile/send-code.js';
+import type { BackchannelLogout } from '../oidc/backchannel-logout.js';
+import { ok, refuse, type Outcome } from '../outcome.js';
 import { passwordProblem, type PasswordProblem } from '../security/password-policy.js';
 import { hashPassword } from '../security/passwords.js';
-import type { PendingRecovery } from './interaction-kit.js';
+import type { CodeProblem } from './confirm-email.js';
+import type { Identifier } from './identifier.js';
+import type { IssueResult } from './one-time-codes.js';
+import type { ProfileServiceDependencies } from './profile-service.js';
+import { sendCode } from './send-code.js';
+import { PASSWORD_PROBLEM_MESSAGES } from './sign-up.js';
 
-export interface RecoveryDependencies extends BackchannelLogoutDependencies {
-  db: Database;
-  profiles: ProfileQueries;
-  audit: AuditQueries;
-  codeDelivery: CodeDelivery;
+/** "Forgot password" in progress: who asked, so any instance can check the code that follows. */
+export interface PendingRecovery {
+  /** The normalised email or phone the person typed. */
+  identifier: string;
+  /**
+   * A random id of this sign-in, chosen at its first request: its codes are
+   * bound to it, so another browser's tries never touch them. Whether the
+   * identifier belongs to anyone is not kept here; the code row knows.
+   */
+  requester: string;
 }
 
 /** Where a recovery code may go: the profile's email (confirmed or the sign-up one), its phone only once confirmed. */
@@ -36,13 +42,14 @@ export const newRequester = (): string => randomBytes(16).toString('base64url');
  * registered and unknown identifiers.
  */
 export async function requestRecoveryCode(
-  deps: RecoveryDependencies,
-  input: { identifier: Identifier; requester: string; browserLocale: string; ip: string; clientId?: string | undefined },
+  deps: ProfileServiceDependencies,
+  input: { identifier: Identifier; requester: string; browserLocale: string; clientId?: string | undefined },
+  actor: Actor,
 ): Promise<IssueResult> {
   const { identifier } = input;
-  const profile = await deps.profiles.findByIdentifier(identifier.value);
+  const profile = await deps.queries.profiles.findByIdentifier(identifier.value);
   const channel = profile ? recoveryChannel(profile, identifier) : undefined;
-  const result = await sendCode(deps.codeDelivery, {
+  const result = await sendCode(deps.queries, deps.wakeDelivery, {
     purpose: 'recover-access',
     identifier: identifier.value,
     requester: input.requester,
@@ -51,20 +58,17 @@ export async function requestRecoveryCode(
     channel: channel ?? 'email',
     locale: chooseLocale(profile?.locale, () => input.browserLocale),
   });
-  await deps.audit.record({
+  await deps.queries.audit.record({
     kind: 'recovery.code_requested',
     profileId: profile?.id ?? null,
-    ip: input.ip,
     clientId: input.clientId ?? null,
+    actor,
     detail: { channel: channel ?? null, sent: Boolean(channel) && result.issued },
   });
   return result;
 }
 
-export type ResetResult =
-  | { outcome: 'recovered'; profileId: string }
-  | { outcome: 'code-refused'; reason: CodeRefusal }
-  | { outcome: 'password-refused'; problem: PasswordProblem };
+export type ResetOutcome = Outcome<{ profileId: string }, CodeProblem | 'form-invalid'>;
 
 /** Undoes the reset: the right code stays unused, for a password that is not made of the profile's own identifiers. */
 class PasswordRefused extends Error {
@@ -84,42 +88,34 @@ class PasswordRefused extends Error {
  * and phone, so a refusal cannot tell a stranger whom an identifier reaches.
  */
 export async function resetPassword(
-  deps: RecoveryDependencies,
-  input: { recovery: PendingRecovery; code: string; password: string; ip: string; clientId?: string | undefined },
-): Promise<ResetResult> {
+  deps: ProfileServiceDependencies,
+  input: { recovery: PendingRecovery; code: string; password: string; clientId?: string | undefined },
+  actor: Actor,
+): Promise<ResetOutcome> {
   const { recovery } = input;
   // Hashed before the code is checked: outside the transaction, and the same time whether the identifier is known or not.
   const passwordHash = await hashPassword(input.password);
-
   let logouts: BackchannelLogout[] = [];
-  const reset = deps.db.transaction(async (trx): Promise<ResetResult> => {
-    const verified = await deps.codeDelivery.codes.verify(
-      { purpose: 'recover-access', identifier: recovery.identifier, requester: recovery.requester, code: input.code },
-      trx,
-    );
-    if (!verified.valid) return { outcome: 'code-refused', reason: verified.reason };
+  const reset = deps.queries.transaction(async (queries): Promise<ResetOutcome> => {
+    const verified = await queries.codes.verify({ purpose: 'recover-access', identifier: recovery.identifier, requester: recovery.requester, code: input.code });
+    if (!verified.valid) return refuse(`code-${verified.reason}`);
     const { profileId } = verified;
     const column = verified.target.startsWith('+') ? 'phone' : 'email';
-    const profile = await trx<Profile>('profiles').where({ id: profileId }).forUpdate().first();
+    const profile: Profile | undefined = await queries.profiles.findByIdForUpdate(profileId);
     // The address changed since the code was sent: it no longer proves anything about this profile.
-    if (!profile || profile[column] !== verified.target) return { outcome: 'code-refused', reason: 'expired' };
+    if (!profile || profile[column] !== verified.target) return refuse('code-expired');
     const problem = passwordProblem(input.password, [profile.email, profile.phone].filter((value): value is string => Boolean(value)));
     if (problem) throw new PasswordRefused(problem);
-    await deps.profiles.updatePasswordHash(profileId, passwordHash, trx);
-    await trx('profiles')
-      .where({ id: profileId })
-      .update({ [`${column}_verified`]: true });
-    logouts = await endProfileSessions(trx, profileId);
-    await deps.audit.record(
-      { kind: 'profile.access_recovered', profileId, ip: input.ip, clientId: input.clientId ?? null, detail: { via: column } },
-      trx,
-    );
-    return { outcome: 'recovered', profileId };
+    await queries.profiles.setPasswordHash(profileId, passwordHash);
+    await queries.profiles.confirmContact(profileId, column, verified.target);
+    logouts = await queries.sessions.endProfileSessions(profileId);
+    await queries.audit.record({ kind: 'profile.access_recovered', profileId, clientId: input.clientId ?? null, actor, detail: { via: column } });
+    return ok({ profileId });
   });
-  const result = await reset.catch((error: unknown) => {
-    if (error instanceof PasswordRefused) return { outcome: 'password-refused' as const, problem: error.problem };
+  const result = await reset.catch((error: unknown): ResetOutcome => {
+    if (error instanceof PasswordRefused) return refuse('form-invalid', { fields: { password: PASSWORD_PROBLEM_MESSAGES[error.problem] } });
     throw error;
   });
-  if (result.outcome === 'recovered') notifyBackchannelLogout(deps.provider, deps.logger, logouts);
+  if (result.ok) deps.notifyLogout(logouts);
   return result;
 }

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import type { Account } from '../db/accounts.js';
+import type { Actor } from '../db/audit.js';
+import type { Page } from '../db/profiles.js';
+import type { Queries } from '../db/queries.js';
+import type { ClientService } from '../clients/client-service.js';
+import { ok, refuse, type Outcome, type ProblemTable } from '../outcome.js';
+import { accountClientUris } from './account-address.js';
+import { checkAccountName, randomAccountName, type AccountNameProblem } from './account-names.js';
+
+export interface CreatedAccount {
+  account: Account;
+  clientId: string;
+  clientSecret: string;
+}
+
+export type AccountProblem =
+  | 'account-not-found'
+  | 'profile-not-found'
+  | 'not-an-admin'
+  | 'account-already-renamed'
+  | 'account-name-same'
+  | 'account-name-taken'
+  | `account-name-${AccountNameProblem}`;
+
+export const ACCOUNT_PROBLEMS: ProblemTable<AccountProblem> = {
+  'account-not-found': { status: 404, messageKey: 'problem.account_not_found' },
+  'profile-not-found': { status: 404, messageKey: 'problem.profile_not_found' },
+  'not-an-admin': { status: 403, messageKey: 'rename.not_admin' },
+  'account-already-renamed': { status: 409, messageKey: 'rename.already_renamed' },
+  'account-name-same': { status: 400, messageKey: 'rename.same' },
+  'account-name-taken': { status: 409, messageKey: 'rename.taken' },
+  'account-name-length': { status: 400, messageKey: 'rename.length' },
+  'account-name-characters': { status: 400, messageKey: 'rename.characters' },
+  'account-name-hyphens': { status: 400, messageKey: 'rename.hyphens' },
+  'account-name-reserved': { status: 400, messageKey: 'rename.reserved' },
+};
+
+const UNIQUE_VIOLATION = '23505';
+
+export interface AccountServiceDependencies {
+  queries: Queries;
+  clients: ClientService;
+  accountUrlPattern: string;
+}
+
+/** Accounts: created with a random name and their own client, renamed once, and read. */
+export function createAccountService(deps: AccountServiceDependencies) {
+  /**
+   * Creates an account with a random name, `adminProfileId` as its active
+   * admin, and its confidential OIDC client, in `queries`' transaction (sign-up
+   * makes a profile and its first account in one): no account without a client.
+   */
+  async function createIn(queries: Queries, adminProfileId: string, actor: Actor): Promise<Outcome<CreatedAccount, 'profile-not-found'>> {
+    if (!(await queries.profiles.findById(adminProfileId))) return refuse('profile-not-found');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // A savepoint, so a name clash retries alone.
+        return await queries.transaction(async (inner) => {
+          const account = await inner.accounts.insert({ id: randomUUID(), name: randomAccountName() });
+          await inner.memberships.insert({ accountId: account.id, profileId: adminProfileId, role: 'admin', state: 'active' });
+          const client = await deps.clients.registerIn(
+            inner,
+            { name: account.name, clientId: `account-${account.id}`, extra: accountClientUris(deps.accountUrlPattern, account.name) },
+            actor,
+            { accountId: account.id },
+          );
+          // The account's client is made from NetID's own settings; a refusal here is a bug, not bad input.
+          if (!client.ok) throw new Error(`the account's client was refused: ${client.detail}`);
+          await inner.audit.record({ kind: 'account.created', profileId: adminProfileId, accountId: account.id, clientId: client.clientId, actor });
+          return ok({ account, clientId: client.clientId, clientSecret: client.clientSecret! });
+        });
+      } catch (error) {
+        // A random name that is already taken: draw another.
+        if ((error as { code?: string }).code === UNIQUE_VIOLATION && attempt < 5) continue;
+        throw error;
+      }
+    }
+  }
+
+  return {
+    create: (adminProfileId: string, actor: Actor) => deps.queries.transaction((queries) => createIn(queries, adminProfileId, actor)),
+    createIn,
+
+    async read(accountId: string): Promise<Outcome<{ account: Account }, 'account-not-found'>> {
+      const account = await deps.queries.accounts.findById(accountId);
+      return account ? ok({ account }) : refuse('account-not-found');
+    },
+
+    async findByName(name: string): Promise<Account | undefined> {
+      return deps.queries.accounts.findByName(name);
+    },
+
+    list(filter: { name?: string | undefined }, page: { limit: number; after?: string | undefined }): Promise<Page<Account>> {
+      return deps.queries.accounts.list(filter, page);
+    },
+
+    /**
+     * Rename an account (product.md 4): once. When a person asks, only an
+     * active admin of the account may; the account's own back end (through the
+     * API) and operators may too, the once included. The account's client moves
+     * with it (redirect URIs, `initiate_login_uri`, logout URIs) in the same
+     * transaction, and the old name stops resolving.
+     */
+    async rename(
+      accountId: string,
+      newName: string,
+      actor: Actor,
+    ): Promise<Outcome<{ name: string; previousName: string }, AccountProblem>> {
+      const checked = checkAccountName(newName);
+      if (!checked.ok) return refuse(`account-name-${checked.problem}`);
+      try {
+        return await deps.queries.transaction(async (queries) => {
+          const account = await queries.accounts.findByIdForUpdate(accountId);
+          if (!account) return refuse('account-not-found');
+          if (actor.kind === 'profile') {
+            const membership = await queries.memberships.find(accountId, actor.profileId!);
+            if (membership?.role !== 'admin' || membership.state !== 'active') return refuse('not-an-admin');
+          }
+          if (account.renamed_at) return refuse('account-already-renamed');
+          if (account.name === checked.name) return refuse('account-name-same');
+          if (await queries.accounts.findByName(checked.name)) return refuse('account-name-taken');
+
+          await queries.accounts.rename(accountId, checked.name);
+          const client = await queries.clients.findByAccount(accountId);
+          if (client) await queries.clients.updateMetadata(client.client_id, { ...client.metadata, ...accountClientUris(deps.accountUrlPattern, checked.name) });
+          await queries.audit.record({ kind: 'account.renamed', accountId, actor, detail: { from: account.name, to: checked.name } });
+          return ok({ name: checked.name, previousName: account.name });
+        });
+      } catch (error) {
+        // Another account took the name between the check and the update.
+        if ((error as { code?: string }).code === UNIQUE_VIOLATION) return refuse('account-name-taken');
+        throw error;
+      }
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;
