@@ -16,6 +16,7 @@ import { loadExistingGrant } from './grants.js';
 import type { InstallationSecrets } from './installation-secrets.js';
 import { membershipPrompt } from './membership-prompt.js';
 import { outgoingFetch } from './outgoing-fetch.js';
+import { protocolFailures } from './protocol-failures.js';
 import { resourceServerInfo } from './resource-server-info.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
 import { TOKEN_LIFETIMES } from './token-lifetimes.js';
@@ -158,7 +159,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
   const provider = new Provider(issuer, configuration);
   provider.proxy = deps.trustProxy;
 
-  // First, so it wraps everything else oidc-provider runs for a request.
+  // First, so it answers whatever escapes the rest, the request's writes included.
+  provider.use(protocolFailures(views, deps.logger));
+  // Next, so it wraps everything else oidc-provider runs for a request.
   provider.use(storage.trackRequest);
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {

@@ -1,0 +1,39 @@
+import type { Context, Next } from 'koa';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Views } from '../views/render.js';
+
+/** oidc-provider's routes a person's browser is sent to; every other one answers a program, in JSON. */
+const BROWSER_ROUTES = new Set(['authorization', 'resume', 'end_session', 'end_session_confirm', 'end_session_success', 'code_verification', 'device_resume']);
+
+/** Whether the oidc-provider route this request took answers in JSON whatever the Accept header says. */
+export function answersInJson(ctx: Context): boolean {
+  const route = (ctx as Partial<KoaContextWithOIDC>).oidc?.route;
+  return !route || !BROWSER_ROUTES.has(route);
+}
+
+/**
+ * oidc-provider answers what fails inside a route itself. This answers what
+ * escapes its route handlers, such as the request's writes failing after the
+ * route has answered (src/oidc/request-writes.ts) or a session that cannot be
+ * saved, in the same form: an OAuth error in JSON, or for a browser route a
+ * page, and never the answer the route had prepared.
+ */
+export function protocolFailures(views: Views, logger: Logger) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (error) {
+      const known = error instanceof errors.OIDCProviderError && error.expose ? error : undefined;
+      if (!known) logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
+      const out = known ? { error: known.error, error_description: known.error_description } : { error: 'server_error' };
+      ctx.status = known?.statusCode ?? 500;
+      if (answersInJson(ctx)) {
+        ctx.body = out;
+        return;
+      }
+      ctx.type = 'html';
+      ctx.body = views.html(ctx, 'error', known ? { code: out.error, description: out.error_description } : { messageKey: 'error.internal' });
+    }
+  };
+}
