@@ -4,6 +4,7 @@ import * as networkProfile from '../../migrations/20261125010000_network_profile
 import * as profileSessions from '../../migrations/20261125020000_profile_sessions.js';
 import * as cacheVersions from '../../migrations/20261125030000_cache_versions.js';
 import * as resourceServers from '../../migrations/20261126000000_resource_servers.js';
+import * as refreshReuseResponse from '../../migrations/20261201000000_refresh_reuse_response.js';
 import type { Database } from './database.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '20261125020000_profile_sessions': profileSessions,
   '20261125030000_cache_versions': cacheVersions,
   '20261126000000_resource_servers': resourceServers,
+  '20261201000000_refresh_reuse_response': refreshReuseResponse,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

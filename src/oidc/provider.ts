@@ -7,6 +7,7 @@ import type { ClientQueries } from '../db/clients.js';
 import type { Database } from '../db/database.js';
 import type { MembershipQueries } from '../db/memberships.js';
 import type { ResourceServerQueries } from '../db/resource-servers.js';
+import type { Sealer } from '../security/sealing.js';
 import type { Views } from '../views/render.js';
 import { createModelStorage } from './adapter.js';
 import { reasonOf } from './backchannel-logout.js';
@@ -30,6 +31,8 @@ export interface ProviderDependencies {
   db: Database;
   jwks: { keys: JWK[] };
   secrets: InstallationSecrets;
+  /** Seals what is kept at rest under KEY_ENCRYPTION_KEY. */
+  sealer: Sealer;
   memberships: MembershipQueries;
   clients: ClientQueries;
   resourceServers: ResourceServerQueries;
@@ -52,7 +55,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const photoUrl = (photo: string) => `${issuer}/photos/${encodeURIComponent(photo)}`;
 
-  const storage = createModelStorage(deps.db, deps.clients);
+  const storage = createModelStorage(deps.db, deps.clients, deps.sealer);
 
   const configuration: Configuration = {
     adapter: storage.adapterFor,

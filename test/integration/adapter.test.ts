@@ -21,8 +21,9 @@ describe.each(backends)('oidc-provider adapter on %s', (backend) => {
   beforeAll(async () => {
     database = await createTestDatabase(backend);
     db = database.db;
-    clients = createClientQueries(db, createSealer(randomBytes(32)));
-    adapterFor = createModelStorage(db, clients).adapterFor;
+    const sealer = createSealer(randomBytes(32));
+    clients = createClientQueries(db, sealer);
+    adapterFor = createModelStorage(db, clients, sealer).adapterFor;
   });
 
   afterAll(async () => {
