@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import type { Database } from '../db/database.js';
 import { preparedStatement, type StatementRunner } from '../db/prepared-statements.js';
 import type { Sealer } from '../security/sealing.js';
 import type { ConsumeAnswers, ConsumeWrite } from './request-writes.js';
@@ -57,4 +58,27 @@ export function createRefreshReuse(run: StatementRunner, sealer: Sealer): Consum
       return true;
     },
   };
+}
+
+/**
+ * Clears kept answers whose window has passed, in batches so one run never
+ * holds a long lock; the consumed tokens stay, as oidc-provider's replay
+ * detection needs them. Returns how many were cleared.
+ */
+export async function forgetReuseResponses(db: Database, batchSize = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const result = await db.raw(
+      // By ctid, with skip locked, for the reasons deleteExpiredModels gives (src/oidc/adapter.ts).
+      `update oidc_models set reuse_response_sealed = null where ctid = any(array(
+         select ctid from oidc_models
+          where reuse_response_sealed is not null and consumed_at <= now() - ${WINDOW}
+          limit ? for update skip locked
+       ))`,
+      [batchSize],
+    );
+    const cleared = Number(result.rowCount ?? result.affectedRows ?? 0);
+    total += cleared;
+    if (cleared < batchSize) return total;
+  }
 }

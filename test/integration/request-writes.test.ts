@@ -6,7 +6,7 @@ import Koa, { type Context } from 'koa';
 import { errors } from 'oidc-provider';
 import type { Database } from '../../src/db/database.js';
 import { createStatementRunner } from '../../src/db/prepared-statements.js';
-import { createRefreshReuse, REFRESH_TOKEN_REUSE_SECONDS } from '../../src/oidc/refresh-reuse.js';
+import { createRefreshReuse, forgetReuseResponses, REFRESH_TOKEN_REUSE_SECONDS } from '../../src/oidc/refresh-reuse.js';
 import { createRequestWrites, type ModelWrite } from '../../src/oidc/request-writes.js';
 import { createSealer } from '../../src/security/sealing.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -117,5 +117,18 @@ describe.each(backends)('request writes on %s', (backend) => {
 
     await expect(refresh(request(), 'rt-0', 'rt-3')).rejects.toBeInstanceOf(errors.InvalidGrant);
     expect(await stored()).toEqual(['at-rt-1', 'rt-0', 'rt-1']);
+  });
+
+  test('the cleanup clears kept answers once their window has passed, and keeps the tokens', async () => {
+    for (const token of ['rt-old', 'rt-recent']) {
+      await writes.write(undefined, upsert('RefreshToken', token));
+      await refresh(request(), token, `${token}-next`);
+    }
+    await db('oidc_models').where({ model: 'RefreshToken', id: 'rt-old' }).update({ consumed_at: new Date(Date.now() - (REFRESH_TOKEN_REUSE_SECONDS + 1) * 1000) });
+
+    expect(await forgetReuseResponses(db, 1)).toBe(1);
+    const kept = await db('oidc_models').whereNotNull('reuse_response_sealed').pluck('id');
+    expect(kept).toEqual(['rt-recent']);
+    expect(await stored()).toHaveLength(6);
   });
 });
