@@ -17,7 +17,7 @@ import { loadExistingGrant } from './grants.js';
 import type { InstallationSecrets } from './installation-secrets.js';
 import { membershipPrompt } from './membership-prompt.js';
 import { outgoingFetch } from './outgoing-fetch.js';
-import { protocolFailures } from './protocol-failures.js';
+import { answersInJson, protocolFailures } from './protocol-failures.js';
 import { resourceServerInfo } from './resource-server-info.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
 import { TOKEN_LIFETIMES } from './token-lifetimes.js';
@@ -150,7 +150,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
     ttl: TOKEN_LIFETIMES,
 
+    // Called for any route when the client prefers HTML; a program's endpoint answers in JSON all the same.
     async renderError(ctx, out) {
+      if (answersInJson(ctx)) {
+        ctx.body = out;
+        return;
+      }
       ctx.type = 'html';
       ctx.body = views.html(ctx, 'error', {
         code: out.error,
