@@ -41,6 +41,7 @@ export const en = {
   'error.csrf': 'The form could not be accepted because it was too old or came from another site. Reload the page and try again.',
   'error.not_found': 'There is no page at this address.',
   'error.internal': 'NetID could not complete the request. Try again in a moment.',
+  'error.unavailable': 'NetID cannot reach its storage right now. Try again in a moment.',
   'error.oauth': 'The application sent a request NetID cannot accept.',
   'error.code': 'Error code',
   'error.details': 'Details',

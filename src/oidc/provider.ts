@@ -168,7 +168,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   provider.proxy = deps.trustProxy;
 
   // First, so it answers whatever escapes the rest, the request's writes included.
-  provider.use(protocolFailures(views, deps.logger));
+  provider.use(protocolFailures(provider, views, deps.logger));
   // Next, so it wraps everything else oidc-provider runs for a request.
   provider.use(storage.trackRequest);
 
