@@ -13,8 +13,10 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
 const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 
 const MESSAGES = [
-  // pg, when the server or the network closes a connection, or connecting takes too long.
+  // pg, when the server or the network closes a connection.
   /^Connection terminated\b/,
+  // pg, when opening a connection takes longer than its connectionTimeoutMillis (src/db/database.ts).
+  /^timeout expired$/,
   // pg, asked to query on a connection that broke earlier.
   /^Client has encountered a connection error and is not queryable/,
   // PGlite, once closed (as at shutdown) or closing.

@@ -13,7 +13,7 @@ import { UserAgent } from '../support/user-agent.js';
 
 const RETRY_MESSAGE = 'NetID cannot reach its storage right now. Try again in a moment.';
 /** An answer, not a hang: well under knex's 10 s wait for a pooled connection. */
-const PROMPT_MS = 3000;
+const PROMPT_MS = 5000;
 
 /**
  * PostgreSQL only: the embedded PGlite database lives inside NetID's process
@@ -179,5 +179,14 @@ describe('while PostgreSQL cannot be reached, relying parties get JSON and peopl
     expect(refreshed.refresh_token).toBeDefined();
     expect((await oidc.tokenIntrospection(client, refreshed.access_token)).active).toBe(true);
     expect((await fetch(`${netid.issuer}/readyz`)).status).toBe(200);
+  });
+
+  test('a server that stops answering altogether still gets relying parties their 503 within seconds', async () => {
+    await forwarder.stall();
+    await expectTemporarilyUnavailable(await refusal(() => oidc.clientCredentialsGrant(serviceClient)));
+    expect((await prompt(() => fetch(`${netid.issuer}/readyz`))).status).toBe(503);
+
+    await forwarder.restore();
+    expect((await oidc.clientCredentialsGrant(serviceClient)).access_token).toEqual(expect.any(String));
   });
 });

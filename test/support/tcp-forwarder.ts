@@ -5,7 +5,12 @@ export interface TcpForwarder {
   port: number;
   /** Breaks every connection through it and refuses new ones, as a database server that went away. */
   cut(): Promise<void>;
-  /** Accepts connections again, on the same port. */
+  /**
+   * Breaks every connection through it and takes new ones without ever
+   * answering, as a server whose machine stopped answering on the network.
+   */
+  stall(): Promise<void>;
+  /** Forwards new connections again, on the same port. */
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -17,6 +22,7 @@ export interface TcpForwarder {
  */
 export async function startTcpForwarder(target: { host: string; port: number }): Promise<TcpForwarder> {
   const sockets = new Set<net.Socket>();
+  let stalled = false;
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -26,6 +32,7 @@ export async function startTcpForwarder(target: { host: string; port: number }):
 
   const server = net.createServer((inbound) => {
     track(inbound);
+    if (stalled) return;
     const outbound = net.connect(target.port, target.host);
     track(outbound);
     inbound.pipe(outbound);
@@ -45,14 +52,16 @@ export async function startTcpForwarder(target: { host: string; port: number }):
 
   await listen(0);
   const { port } = server.address() as net.AddressInfo;
-  let listening = true;
+
+  // resetAndDestroy: the other side sees the connection reset, as when a server dies, not a polite close.
+  const breakConnections = () => {
+    for (const socket of sockets) socket.resetAndDestroy();
+  };
 
   const cut = async () => {
-    if (listening) {
-      listening = false;
+    if (server.listening) {
       const closed = new Promise((resolve) => server.close(resolve));
-      // resetAndDestroy: the other side sees the connection reset, as when a server dies, not a polite close.
-      for (const socket of sockets) socket.resetAndDestroy();
+      breakConnections();
       await closed;
     }
   };
@@ -60,11 +69,14 @@ export async function startTcpForwarder(target: { host: string; port: number }):
   return {
     port,
     cut,
+    async stall() {
+      stalled = true;
+      breakConnections();
+    },
     async restore() {
-      if (!listening) {
-        await listen(port);
-        listening = true;
-      }
+      stalled = false;
+      breakConnections();
+      if (!server.listening) await listen(port);
     },
     close: cut,
   };
