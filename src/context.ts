@@ -142,6 +142,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       db,
       jwks: await keys.loadJwks(),
       secrets,
+      sealer,
       queries,
       memberships,
       views,

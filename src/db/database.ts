@@ -21,11 +21,17 @@ export function databaseOptions(config: Config): DatabaseOptions {
   };
 }
 
+/** Time to open a connection, TLS and authentication included; on any working network it takes milliseconds. */
+const CONNECT_TIMEOUT_MS = 3_000;
+
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
     return knexFactory({
       client: 'pg',
-      connection: { connectionString: options.databaseUrl, application_name: 'netid' },
+      // A server that does not answer at all (its machine gone from the network) fails a new connection in
+      // seconds, as a refused one does, rather than after acquireConnectionTimeout or TCP's own minutes.
+      connection: { connectionString: options.databaseUrl, application_name: 'netid', connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+      // knex's default propagateCreateError stays on: a request waiting for a connection gets the connect error at once.
       pool: { min: 0, max: options.poolMax ?? 10 },
       acquireConnectionTimeout: 10_000,
     });

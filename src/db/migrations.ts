@@ -5,6 +5,7 @@ import * as profileSessions from '../../migrations/20261125020000_profile_sessio
 import * as cacheVersions from '../../migrations/20261125030000_cache_versions.js';
 import * as resourceServers from '../../migrations/20261126000000_resource_servers.js';
 import * as recoveryCodes from '../../migrations/20261201000000_recovery_codes.js';
+import * as refreshReuseResponse from '../../migrations/20261201010000_refresh_reuse_response.js';
 import * as management from '../../migrations/20261202000000_management.js';
 import type { Database } from './database.js';
 
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '20261125030000_cache_versions': cacheVersions,
   '20261126000000_resource_servers': resourceServers,
   '20261201000000_recovery_codes': recoveryCodes,
+  '20261201010000_refresh_reuse_response': refreshReuseResponse,
   '20261202000000_management': management,
 };
 

@@ -49,6 +49,7 @@ export const en = {
   'error.bad_address': 'The address you opened contains characters no NetID page uses. Check the link, or go to your profile.',
   'error.home': 'Go to your Bitrix24 Network profile',
   'problem.form_too_large': 'What you sent was too long to read, so nothing was changed. Shorten what you typed and try again.',
+  'error.unavailable': 'NetID cannot reach its storage right now. Try again in a moment.',
   'error.code': 'Error code',
   'error.details': 'Details',
   'demo.title': 'NetID demo relying party',

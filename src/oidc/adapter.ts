@@ -2,22 +2,21 @@ import Provider, { type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientQueries } from '../db/clients.js';
 import type { Database } from '../db/database.js';
 import { createStatementRunner, preparedStatement } from '../db/prepared-statements.js';
+import type { Sealer } from '../security/sealing.js';
 import { createModelLookup } from './model-lookup.js';
+import { createRefreshReuse, REFRESH_TOKEN_REUSE_SECONDS } from './refresh-reuse.js';
 import { createRequestPrefetch } from './request-prefetch.js';
 import { createRequestWrites } from './request-writes.js';
 
-/**
- * A rotated refresh token stays usable this long after its first use, so two
- * instances (or a retrying client) racing on one token do not trip
- * oidc-provider's replay detection, which revokes the whole grant.
- */
-export const REFRESH_TOKEN_REUSE_SECONDS = 3;
+export { REFRESH_TOKEN_REUSE_SECONDS };
 
 interface ModelRow {
   payload: AdapterPayload;
   consumed_at: Date | null;
 }
 
+// Within the reuse window a consumed refresh token reads as unused, so oidc-provider does not revoke the grant
+// and the request goes on to lose its consume, then answers as the first use did (src/oidc/refresh-reuse.ts).
 function toPayload(row: ModelRow | undefined, model: string): AdapterPayload | undefined {
   if (!row) return undefined;
   const payload = row.payload;
@@ -57,10 +56,10 @@ const routeOf = (request: object): string | undefined => (request as { oidc?: { 
  * from `clients`. `trackRequest` goes into oidc-provider's middleware so that
  * a request's writes reach the database together (src/oidc/request-writes.ts).
  */
-export function createModelStorage(db: Database, clients: ClientQueries) {
+export function createModelStorage(db: Database, clients: ClientQueries, sealer: Sealer) {
   const run = createStatementRunner(db);
   const lookUp = createModelLookup(run);
-  const writes = createRequestWrites(db, run);
+  const writes = createRequestWrites(db, run, createRefreshReuse(run, sealer));
   const prefetch = createRequestPrefetch();
 
   class ModelAdapter implements Adapter {

@@ -5,6 +5,7 @@ import type { MembershipService } from '../accounts/membership-service.js';
 import { createClaimsSourceQueries } from '../db/claims-source.js';
 import type { Database } from '../db/database.js';
 import type { Queries } from '../db/queries.js';
+import type { Sealer } from '../security/sealing.js';
 import type { Views } from '../views/render.js';
 import { createModelStorage } from './adapter.js';
 import { reasonOf } from './backchannel-logout.js';
@@ -14,6 +15,7 @@ import { loadExistingGrant } from './grants.js';
 import type { InstallationSecrets } from './installation-secrets.js';
 import { membershipPrompt } from './membership-prompt.js';
 import { outgoingFetch } from './outgoing-fetch.js';
+import { answersInJson, protocolFailures } from './protocol-failures.js';
 import { resourceServerInfo } from './resource-server-info.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
 import { TOKEN_LIFETIMES } from './token-lifetimes.js';
@@ -28,6 +30,8 @@ export interface ProviderDependencies {
   secrets: InstallationSecrets;
   queries: Queries;
   memberships: MembershipService;
+  /** Seals what is kept at rest under KEY_ENCRYPTION_KEY. */
+  sealer: Sealer;
   views: Views;
   logger: Logger;
   /** OUTGOING_PRIVATE_NETWORKS=allow: outgoing requests may reach loopback and private addresses. */
@@ -46,7 +50,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const photoUrl = (photo: string) => `${issuer}/photos/${encodeURIComponent(photo)}`;
 
-  const storage = createModelStorage(deps.db, deps.queries.clients);
+  const storage = createModelStorage(deps.db, deps.queries.clients, deps.sealer);
 
   const configuration: Configuration = {
     adapter: storage.adapterFor,
@@ -141,7 +145,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
     ttl: TOKEN_LIFETIMES,
 
+    // Called for any route when the client prefers HTML; a program's endpoint answers in JSON all the same.
     async renderError(ctx, out) {
+      if (answersInJson(ctx)) {
+        ctx.body = out;
+        return;
+      }
       ctx.type = 'html';
       ctx.body = views.html(ctx, 'error', {
         code: out.error,
@@ -155,7 +164,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // the contexts oidc-provider makes itself to read and write cookies.
   provider.proxy = true;
 
-  // First, so it wraps everything else oidc-provider runs for a request.
+  // First, so it answers whatever escapes the rest, the request's writes included.
+  provider.use(protocolFailures(provider, views, deps.logger));
+  // Next, so it wraps everything else oidc-provider runs for a request.
   provider.use(storage.trackRequest);
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {

@@ -1,6 +1,16 @@
 import type { Context, Next } from 'koa';
+import { errors } from 'oidc-provider';
 import type { Database } from '../db/database.js';
 import { preparedStatement, usesPgDriver, type PreparedStatement, type StatementRunner } from '../db/prepared-statements.js';
+
+/** The first use of a code or token: only one request may ever make it. */
+export interface ConsumeWrite {
+  kind: 'consume';
+  model: string;
+  id: string;
+  /** Sealed, kept on the row in the same statement: the answer given for this use (src/oidc/refresh-reuse.ts). */
+  keep?: string | null;
+}
 
 /** A write oidc-provider asked of oidc_models. */
 export type ModelWrite =
@@ -15,7 +25,14 @@ export type ModelWrite =
       uid: string | null;
       expiresAt: Date | null;
     }
-  | { kind: 'consume'; model: string; id: string };
+  | ConsumeWrite;
+
+type UpsertWrite = Extract<ModelWrite, { kind: 'upsert' }>;
+
+const UPSERT_ROWS = `insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+       select * from unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])`;
+const ON_CONFLICT = `on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
+         user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`;
 
 export const writeStatements = {
   upsert: preparedStatement(
@@ -24,43 +41,55 @@ export const writeStatements = {
      on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
        user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
   ),
-  // Only the first use counts: a later one must not restart the refresh-token reuse window.
-  consume: preparedStatement('model_consume', 'update oidc_models set consumed_at = now() where model = ? and id = ? and consumed_at is null'),
+  // Only the first use counts: a later one must not restart the refresh-token reuse window nor replace what it kept.
+  consume: preparedStatement(
+    'model_consume',
+    'update oidc_models set consumed_at = now(), reuse_response_sealed = ? where model = ? and id = ? and consumed_at is null',
+  ),
+  /** Upserts of distinct rows as one statement, one round trip and one commit. */
+  upserts: preparedStatement('model_upsert_batch', `${UPSERT_ROWS}\n       ${ON_CONFLICT}`),
   /**
-   * At most one consume and any number of upserts of distinct rows as one
-   * statement: one round trip and one commit, all of them or none. Rows must
-   * be distinct because the parts of one statement all see the table as it
-   * was before it. The consume names its row by key, never by a join with a
-   * list: a plan made while the table was small would read all of it.
+   * One consume and upserts of other rows as one statement: one round trip
+   * and one commit, and the upserts happen only if the consume did. A request
+   * that lost its consume to another (which waited here for that one to
+   * commit) stores none of what it minted. Rows must be distinct because the
+   * parts of one statement all see the table as it was before it. The consume
+   * names its row by key, never by a join with a list: a plan made while the
+   * table was small would read all of it.
    */
   batch: preparedStatement(
     'model_write_batch',
     `with consumed as (
-       update oidc_models set consumed_at = now() where model = ? and id = ? and consumed_at is null
+       update oidc_models set consumed_at = now(), reuse_response_sealed = ?
+        where model = ? and id = ? and consumed_at is null
+       returning 1
      ), upserted as (
-       insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
-       select * from unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
-       on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id,
-         user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at
+       ${UPSERT_ROWS}
+        where exists (select 1 from consumed)
+       ${ON_CONFLICT}
      )
-     select 1`,
+     select count(*)::int as consumed from consumed`,
   ),
 };
 
-function singleStatement(write: ModelWrite): [PreparedStatement, unknown[]] {
-  if (write.kind === 'consume') return [writeStatements.consume, [write.model, write.id]];
-  return [
-    writeStatements.upsert,
-    [write.model, write.id, write.payload, write.grantId, write.userCode, write.uid, write.expiresAt],
-  ];
-}
+const isConsume = (write: ModelWrite): write is ConsumeWrite => write.kind === 'consume';
+const isUpsert = (write: ModelWrite): write is UpsertWrite => write.kind === 'upsert';
 
-function batchValues(writes: ModelWrite[]): unknown[] {
-  const consume = writes.find((write) => write.kind === 'consume');
-  const upserts = writes.filter((write) => write.kind === 'upsert');
+const consumeValues = (write: ConsumeWrite): unknown[] => [write.keep ?? null, write.model, write.id];
+
+const upsertValues = (write: UpsertWrite): unknown[] => [
+  write.model,
+  write.id,
+  write.payload,
+  write.grantId,
+  write.userCode,
+  write.uid,
+  write.expiresAt,
+];
+
+/** The upserts as columns, for unnest. */
+function upsertColumns(upserts: UpsertWrite[]): unknown[] {
   return [
-    consume?.model ?? null,
-    consume?.id ?? null,
     upserts.map((write) => write.model),
     upserts.map((write) => write.id),
     upserts.map((write) => write.payload),
@@ -71,10 +100,30 @@ function batchValues(writes: ModelWrite[]): unknown[] {
   ];
 }
 
+const affectedRows = (result: { rowCount?: number | null; affectedRows?: number }) => Number(result.rowCount ?? result.affectedRows ?? 0);
+
+/** oidc-provider's own answer to a code or token presented again, as it gives when it sees the first use itself. */
+function alreadyUsed(consume: ConsumeWrite): Error {
+  if (consume.model === 'PushedAuthorizationRequest') {
+    return new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+  }
+  return new errors.InvalidGrant(`${consume.model} already used`);
+}
+
+/** What the owner of the requests adds around their consumes (src/oidc/refresh-reuse.ts). */
+export interface ConsumeAnswers {
+  /** Once the request has its answer: what to keep, sealed, on the row it consumes, or null. */
+  keep(ctx: Context, consume: ConsumeWrite): string | null;
+  /** For a request that lost its consume: gives the answer kept by the one that won, if any; true if it did. */
+  answerAgain(ctx: Context, consume: ConsumeWrite): Promise<boolean>;
+}
+
 interface RequestWrites {
   pending: ModelWrite[];
   /** Settles when every write taken so far has reached the database. */
   written: Promise<void>;
+  /** The consume this request lost to another request, which then stored nothing else of this one's. */
+  lost?: { consume: ConsumeWrite; error: Error };
 }
 
 /**
@@ -83,34 +132,55 @@ interface RequestWrites {
  * token and stores a new one and an access token, which were three round
  * trips and three commits and are now one, atomic. Reads in the same request
  * first write what is pending, so oidc-provider always reads its own writes;
- * deletions are rare and go at once, after what is pending.
+ * deletions are rare and go at once, after what is pending. A consume is
+ * conditional: of two requests presenting one code or token at the same
+ * moment, exactly one consumes it, and the other's tokens are never stored
+ * nor handed out.
  */
-export function createRequestWrites(db: Database, run: StatementRunner) {
+export function createRequestWrites(db: Database, run: StatementRunner, answers: ConsumeAnswers) {
   const requests = new WeakMap<object, RequestWrites>();
   const pgDriver = usesPgDriver(db);
 
-  async function writeNow(writes: ModelWrite[]): Promise<void> {
-    if (writes.length === 1) {
-      const [statement, values] = singleStatement(writes[0]!);
-      await run(statement, values);
-    } else if (pgDriver) {
-      await run(writeStatements.batch, batchValues(writes));
-    } else {
-      // The embedded database keeps knex, which spreads arrays into lists; a transaction keeps it all-or-nothing.
-      await db.transaction(async (trx) => {
-        for (const write of writes) {
-          const [statement, values] = singleStatement(write);
-          await trx.raw(statement.sql, values as never);
-        }
-      });
+  /** Returns false when the writes held a consume that another request had already made: then nothing was written. */
+  async function writeNow(writes: ModelWrite[]): Promise<boolean> {
+    const consume = writes.find(isConsume);
+    const upserts = writes.filter(isUpsert);
+    if (!upserts.length) return consume ? (await run(writeStatements.consume, consumeValues(consume))).rowCount > 0 : true;
+    if (!consume && upserts.length === 1) {
+      await run(writeStatements.upsert, upsertValues(upserts[0]!));
+      return true;
     }
+    if (pgDriver) {
+      if (!consume) {
+        await run(writeStatements.upserts, upsertColumns(upserts));
+        return true;
+      }
+      const result = await run<{ consumed: number }>(writeStatements.batch, [...consumeValues(consume), ...upsertColumns(upserts)]);
+      return result.rows[0]!.consumed > 0;
+    }
+    // The embedded database keeps knex, which spreads arrays into lists; a transaction keeps it all-or-nothing.
+    return db.transaction(async (trx) => {
+      const statement = (write: PreparedStatement, values: unknown[]) => trx.raw(write.sql, values as never);
+      // The consume first: when it finds the row already used, nothing else is written.
+      if (consume && !affectedRows(await statement(writeStatements.consume, consumeValues(consume)))) return false;
+      for (const upsert of upserts) await statement(writeStatements.upsert, upsertValues(upsert));
+      return true;
+    });
   }
 
   function flushTracked(request: RequestWrites): Promise<void> {
     const taken = request.pending.splice(0);
     if (taken.length) {
       // A failed earlier flush was reported to whoever awaited it; it must not fail this one too.
-      request.written = request.written.catch(() => undefined).then(() => writeNow(taken));
+      request.written = request.written
+        .catch(() => undefined)
+        .then(async () => {
+          if (await writeNow(taken)) return;
+          const consume = taken.find(isConsume)!;
+          request.lost = { consume, error: alreadyUsed(consume) };
+          // Thrown in the middle of a request, oidc-provider's own error handler answers it.
+          throw request.lost.error;
+        });
     }
     return request.written;
   }
@@ -119,13 +189,10 @@ export function createRequestWrites(db: Database, run: StatementRunner) {
     /** Writes at once outside a tracked request; otherwise waits for the end of it (or the next read). */
     async write(request: object | undefined, write: ModelWrite): Promise<void> {
       const tracked = request && requests.get(request);
-      if (!tracked) return writeNow([write]);
+      // Outside a request a consume of a used row changes nothing, which is all oidc-provider asks of it.
+      if (!tracked) return void (await writeNow([write]));
       // Two writes of one row, or two consumes, cannot share a statement: the earlier ones go first.
-      if (
-        tracked.pending.some(
-          (queued) => (queued.model === write.model && queued.id === write.id) || (queued.kind === 'consume' && write.kind === 'consume'),
-        )
-      ) {
+      if (tracked.pending.some((queued) => (queued.model === write.model && queued.id === write.id) || (isConsume(queued) && isConsume(write)))) {
         await flushTracked(tracked);
       }
       tracked.pending.push(write);
@@ -139,8 +206,10 @@ export function createRequestWrites(db: Database, run: StatementRunner) {
 
     /**
      * oidc-provider middleware: tracks the request, and writes what it left
-     * pending before the answer goes out. If that fails, the answer becomes a
-     * server error: a client must never hold a token that was not stored.
+     * pending before the answer goes out. If that fails, the answer becomes an
+     * error: a client must never hold a token that was not stored. A request
+     * that lost its consume answers as the winner did when that answer was
+     * kept, and with oidc-provider's error otherwise.
      */
     async trackRequest(ctx: Context, next: Next): Promise<void> {
       const tracked: RequestWrites = { pending: [], written: Promise.resolve() };
@@ -154,13 +223,22 @@ export function createRequestWrites(db: Database, run: StatementRunner) {
       }
       // Writes after this point (none are known) go at once.
       requests.delete(ctx);
+      const consume = tracked.pending.find(isConsume);
+      if (consume && !failure) consume.keep = answers.keep(ctx, consume);
+      const lostBefore = tracked.lost;
+      let unwritten: { error: unknown } | undefined;
       try {
         await flushTracked(tracked);
       } catch (error) {
-        // A redirect carrying a code that was not stored must not be followed.
-        ctx.remove('Location');
-        throw error;
+        // A consume lost in the middle of the request was answered there, by oidc-provider.
+        if (error !== lostBefore?.error) {
+          // A redirect carrying a code that was not stored must not be followed.
+          ctx.remove('Location');
+          unwritten = { error };
+        }
       }
+      if (tracked.lost && (await answers.answerAgain(ctx, tracked.lost.consume))) return;
+      if (unwritten) throw unwritten.error;
       if (failure) throw failure.error;
     },
   };

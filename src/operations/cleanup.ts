@@ -1,10 +1,15 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { deleteExpiredModels } from '../oidc/adapter.js';
+import { forgetReuseResponses } from '../oidc/refresh-reuse.js';
 import { deleteOldCodes } from '../profile/one-time-codes.js';
 import { deleteExpiredRateLimits } from '../security/rate-limits.js';
 
-/** Periodically deletes expired tokens, sessions, rate-limit counters and one-time codes so the tables stay bounded. */
+/**
+ * Periodically deletes expired tokens, sessions, rate-limit counters and one-time
+ * codes so the tables stay bounded, and clears the answers refreshes kept for a
+ * reuse once its window has passed: they hold live tokens and are no use after it.
+ */
 export function startCleanup(db: Database, logger: Logger, intervalSeconds: number): () => Promise<void> {
   if (intervalSeconds <= 0) return async () => {};
   let running: Promise<void> | undefined;
@@ -12,9 +17,10 @@ export function startCleanup(db: Database, logger: Logger, intervalSeconds: numb
     running ??= (async () => {
       try {
         const models = await deleteExpiredModels(db);
+        const reuseResponses = await forgetReuseResponses(db);
         const limits = await deleteExpiredRateLimits(db);
         const codes = await deleteOldCodes(db);
-        if (models || limits || codes) logger.info({ models, limits, codes }, 'expired rows deleted');
+        if (models || reuseResponses || limits || codes) logger.info({ models, reuseResponses, limits, codes }, 'expired rows deleted');
       } catch (error) {
         logger.warn({ err: error }, 'cleanup of expired rows failed; will retry');
       } finally {

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { Views } from '../views/render.js';
 
 /** What errorPages needs to know of NetID's own pages. */
@@ -22,10 +23,31 @@ export function formPageOf(pages: PageDirectory, formPath: string): string {
   return '/';
 }
 
+/** How long to wait before trying again while the database cannot be reached; it is mostly a restart or a failover. */
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The answer while the database cannot be reached: 503 with Retry-After, in
+ * JSON as RFC 6749 names it (temporarily_unavailable) for a program, or a
+ * page that says to try again for a person.
+ */
+export function answerDatabaseOutage(ctx: Context, views: Views, json: boolean): void {
+  ctx.remove('Location');
+  ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (json) {
+    ctx.status = 503;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { error: 'temporarily_unavailable', error_description: 'NetID cannot reach its database right now; try again shortly' };
+    return;
+  }
+  views.render(ctx, 'error', { messageKey: 'error.unavailable' }, 503);
+}
+
 /**
  * The last safety net for NetID's own routes: a person sees a page, a script
- * sees JSON, and nobody sees a stack trace. oidc-provider's routes answer
- * with standard OAuth errors through its own handler.
+ * sees JSON, and nobody sees a stack trace; while the database is away, both
+ * are told to try again. oidc-provider's routes answer with standard OAuth
+ * errors (src/oidc/protocol-failures.ts).
  */
 export function errorPages(views: Views, logger: Logger, pages: PageDirectory) {
   return async (ctx: Context, next: Next) => {
@@ -35,6 +57,11 @@ export function errorPages(views: Views, logger: Logger, pages: PageDirectory) {
         views.render(ctx, 'error', { titleKey: 'error.not_found_title', messageKey: 'error.not_found', home: true }, 404);
       }
     } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        logger.warn({ err: error, method: ctx.method, path: ctx.path }, 'database unavailable');
+        answerDatabaseOutage(ctx, views, ctx.accepts('html', 'json') === 'json');
+        return;
+      }
       const status = (error as { status?: number }).status ?? 500;
       if (status === 413 && ctx.method === 'POST' && pages.isOwnPage(ctx.path)) {
         // A form too long to read: back to the form, which says so. Nothing was changed.

@@ -84,6 +84,27 @@ describe.each(backends)('protocol features a relying party relies on (%s)', (bac
     expect(await oidc.tokenIntrospection(otherClient, otherTokens.access_token)).toMatchObject({ active: true });
   });
 
+  test("a program's endpoint answers its errors in JSON even to a client that asks for HTML", async () => {
+    const basic = `Basic ${Buffer.from(`${encodeURIComponent(account.clientId)}:${encodeURIComponent(account.clientSecret)}`).toString('base64')}`;
+    const asked = { accept: 'text/html,application/xhtml+xml', authorization: basic, 'content-type': 'application/x-www-form-urlencoded' };
+    const answers = [
+      await fetch(`${netid.issuer}/token`, {
+        method: 'POST',
+        headers: asked,
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'never-issued' }),
+      }),
+      await fetch(`${netid.issuer}/token/introspection`, { method: 'POST', headers: asked, body: new URLSearchParams({}) }),
+      await fetch(`${netid.issuer}/me`, { headers: { accept: 'text/html', authorization: 'Bearer never-issued' } }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([400, 400, 401]);
+    for (const answer of answers) expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await Promise.all(answers.map(async (answer) => ((await answer.json()) as { error: string }).error))).toEqual([
+      'invalid_grant',
+      'invalid_request',
+      'invalid_token',
+    ]);
+  });
+
   test('a public client must use PKCE with S256', async () => {
     const redirectUri = 'https://desk.netid.test/callback';
     const app = await createTestClient(netid.context, { name: 'Desk app', isPublic: true, firstParty: true, redirectUris: [redirectUri] });

@@ -21,8 +21,9 @@ describe.each(backends)('oidc-provider adapter on %s', (backend) => {
   beforeAll(async () => {
     database = await createTestDatabase(backend);
     db = database.db;
-    clients = createQueries(db, { sealer: createSealer(randomBytes(32)), codeKey: randomBytes(32), caches: createQueryCaches(db) }).clients;
-    adapterFor = createModelStorage(db, clients).adapterFor;
+    const sealer = createSealer(randomBytes(32));
+    clients = createQueries(db, { sealer, codeKey: randomBytes(32), caches: createQueryCaches(db) }).clients;
+    adapterFor = createModelStorage(db, clients, sealer).adapterFor;
   });
 
   afterAll(async () => {

@@ -74,6 +74,7 @@ describe('hot statements on PostgreSQL, planned on an empty table', () => {
 
   test('the write batch consumes its one row by key', async () => {
     const nodes = await genericPlan(writeStatements.batch, [
+      "'v1.sealed-answer'",
       "'RefreshToken'",
       "'old-token'",
       "'{RefreshToken,AccessToken}'",
