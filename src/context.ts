@@ -117,7 +117,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       provider,
       views,
       limits: createSignInLimits(db),
-      accountDependencies: { db, ...queries, validateClient, accountUrlPattern: config.accountUrlPattern, provider, logger },
+      accountDependencies: { db, ...queries, validateClient, accountUrlPattern: config.accountUrlPattern, accountIdTokenAlg: config.accountIdTokenAlg, provider, logger },
       codes,
       codeDelivery: { db, codes, sealer, wakeDelivery: () => worker?.wake() },
       senders,

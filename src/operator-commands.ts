@@ -1,5 +1,6 @@
 import type { parseArgs } from 'node:util';
 import { seed } from '../seeds/demo.js';
+import { setAccountIdTokenAlg } from './accounts/account-id-token-alg.js';
 import { createAccount } from './accounts/create-account.js';
 import { addMember, dismissMember } from './accounts/membership-changes.js';
 import { registerClient } from './clients/register-client.js';
@@ -10,6 +11,7 @@ import { translator } from './i18n/messages.js';
 import { PASSWORD_PROBLEM_MESSAGES } from './profile/sign-up.js';
 import { passwordProblem } from './security/password-policy.js';
 import { hashPassword } from './security/passwords.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './oidc/signing-keys.js';
 
 /** The operator commands, separate from process handling so tests can run them. */
 export class UsageError extends Error {}
@@ -26,6 +28,7 @@ export const options = {
   member: { type: 'string' },
   role: { type: 'string' },
   invited: { type: 'boolean' },
+  all: { type: 'boolean' },
   name: { type: 'string' },
   'redirect-uri': { type: 'string', multiple: true },
   'post-logout-redirect-uri': { type: 'string', multiple: true },
@@ -124,6 +127,13 @@ export async function runCommand(context: NetidContext, positionals: string[], v
       const member = await profileByEmail(context, required(values, 'member'));
       await dismissMember(context.accountDependencies, { accountId: account.id, profileId: member.id });
       return { account: account.name, profile_id: member.id, state: 'dismissed' };
+    }
+    case 'account id-token-alg': {
+      const alg = required(values, 'alg');
+      if (!(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) throw new UsageError(`--alg must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
+      if (Boolean(values.account) === Boolean(values.all)) throw new UsageError('give either --account NAME or --all');
+      const accountIds = values.all ? 'all' : [(await accountByName(context, values.account!)).id];
+      return { moved: await setAccountIdTokenAlg(context.accountDependencies, { accountIds, alg: alg as SigningAlgorithm }) };
     }
     case 'client register': {
       const registered = await registerClient(context.db, context.queries.clients, context.accountDependencies.validateClient, {

@@ -7,6 +7,7 @@ import type { MembershipQueries } from '../db/memberships.js';
 import type { ProfileQueries } from '../db/profiles.js';
 import { registerClient, type ClientMetadataValidator } from '../clients/register-client.js';
 import type { BackchannelLogoutDependencies } from '../oidc/backchannel-logout.js';
+import type { SigningAlgorithm } from '../oidc/signing-keys.js';
 import { accountClientUris } from './account-address.js';
 import { randomAccountName } from './account-names.js';
 
@@ -20,6 +21,8 @@ export interface AccountDependencies extends BackchannelLogoutDependencies {
   audit: AuditQueries;
   validateClient: ClientMetadataValidator;
   accountUrlPattern: string;
+  /** How a new account's client has its ID tokens signed (ACCOUNT_ID_TOKEN_ALG). */
+  accountIdTokenAlg: SigningAlgorithm;
 }
 
 export interface CreatedAccount {
@@ -52,7 +55,8 @@ export async function createAccount(
           {
             name: account.name,
             clientId: `account-${account.id}`,
-            extra: accountClientUris(deps.accountUrlPattern, account.name),
+            // Accounts' back ends are ours and verify ES256 (product decision); RS256 stays every other client's default.
+            extra: { ...accountClientUris(deps.accountUrlPattern, account.name), id_token_signed_response_alg: deps.accountIdTokenAlg },
           },
           { accountId: account.id, trx },
         );

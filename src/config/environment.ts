@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../oidc/signing-keys.js';
 
 /** Thrown when the environment cannot start NetID; each line says what to change. */
 export class ConfigError extends Error {
@@ -94,6 +95,7 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   KEY_ENCRYPTION_KEY: keyMaterial.optional(),
   ACCOUNT_URL_PATTERN: accountUrlPattern.default('https://{name}.bitrix24.test'),
+  ACCOUNT_ID_TOKEN_ALG: z.enum(SIGNING_ALGORITHMS, { message: `must be one of ${SIGNING_ALGORITHMS.join(', ')}` }).default('ES256'),
   DEFAULT_PHONE_REGION: z
     .string()
     .regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as US or DE')
@@ -132,6 +134,8 @@ export interface Config {
   dataDir: string;
   keyEncryptionKey: Buffer;
   accountUrlPattern: string;
+  /** How ID tokens of accounts' clients created from now on are signed; other clients get RS256. */
+  accountIdTokenAlg: SigningAlgorithm;
   defaultPhoneRegion: string | undefined;
   migrateOnStart: boolean;
   demoData: boolean;
@@ -212,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY ?? DEVELOPMENT_KEY_ENCRYPTION_KEY,
     accountUrlPattern: e.ACCOUNT_URL_PATTERN,
+    accountIdTokenAlg: e.ACCOUNT_ID_TOKEN_ALG,
     defaultPhoneRegion: e.DEFAULT_PHONE_REGION,
     // The embedded database has one user, so migrating at start is safe; a fleet runs `npm run migrate` once.
     migrateOnStart: e.MIGRATE_ON_START ?? !production,
