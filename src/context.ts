@@ -15,6 +15,9 @@ import { backchannelLogoutsSettled } from './oidc/backchannel-logout.js';
 import { loadInstallationSecrets, type InstallationSecrets } from './oidc/installation-secrets.js';
 import { createProvider } from './oidc/provider.js';
 import { createSigningKeyStore } from './oidc/signing-keys.js';
+import { countProviderEvents } from './oidc/provider-metrics.js';
+import { createMetrics, type Metrics } from './operations/metrics.js';
+import { countedCodes } from './profile/counted-codes.js';
 import { createSealer } from './security/sealing.js';
 import { createSignInLimits, type SignInLimits } from './security/rate-limits.js';
 import { createViews, type Views } from './views/render.js';
@@ -41,6 +44,8 @@ export interface NetidContext {
   provider: Provider;
   views: Views;
   limits: SignInLimits;
+  /** Counters and gauges for /metrics (src/operations/metrics.ts); counting never waits on the database. */
+  metrics: Metrics;
   accountDependencies: AccountDependencies;
   codes: OneTimeCodes;
   codeDelivery: CodeDelivery;
@@ -100,7 +105,12 @@ export async function createNetidContext(config: Config, logger: Logger, options
       logger,
       allowPrivateNetworks: config.allowPrivateNetworks,
     });
-    const codes = createOneTimeCodes(db, secrets.codeKey);
+    const metrics = createMetrics();
+    metrics.watchDatabase(db);
+    // Process metrics only where they are served: they start timers and observers of their own.
+    if (config.metrics.port !== undefined || config.metrics.token !== undefined) metrics.collectProcessMetrics();
+    countProviderEvents(provider, metrics);
+    const codes = countedCodes(createOneTimeCodes(db, secrets.codeKey), metrics);
     const devOutbox = config.delivery.devOutbox ? createDevOutbox() : undefined;
     const senders = chooseSenders(config, devOutbox);
     let worker: DeliveryWorker | undefined;
@@ -117,6 +127,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       provider,
       views,
       limits: createSignInLimits(db),
+      metrics,
       accountDependencies: { db, ...queries, validateClient, accountUrlPattern: config.accountUrlPattern, accountIdTokenAlg: config.accountIdTokenAlg, provider, logger },
       codes,
       codeDelivery: { db, codes, sealer, wakeDelivery: () => worker?.wake() },

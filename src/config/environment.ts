@@ -116,6 +116,13 @@ const schema = z.object({
   SMS_GATEWAY_CONTENT_TYPE: z.string().default('application/json'),
   DEV_OUTBOX: booleanString.optional(),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(2000),
+  METRICS_PORT: z.coerce.number({ message: 'must be a port number' }).int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters (openssl rand -hex 32): it is the only thing between /metrics and the public')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces, as it is sent in an Authorization header')
+    .optional(),
   OUTGOING_PRIVATE_NETWORKS: z
     .enum(['allow', 'deny'], { message: 'must be allow or deny (allow lets back-channel logout reach loopback and private addresses)' })
     .default('deny'),
@@ -145,6 +152,11 @@ export interface Config {
   allowPrivateNetworks: boolean;
   logLevel: string;
   cleanupIntervalSeconds: number;
+  /**
+   * Prometheus metrics: on a listen address of their own (`port`, `host`), or on the main
+   * port with the bearer `token`; with neither, /metrics is not served at all.
+   */
+  metrics: { port: number | undefined; host: string; token: string | undefined };
   /** Settings that work but are probably not what the operator meant; logged loudly at start. */
   warnings: string[];
   delivery: {
@@ -226,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetworks: e.OUTGOING_PRIVATE_NETWORKS === 'allow',
     logLevel: e.LOG_LEVEL,
     cleanupIntervalSeconds: e.CLEANUP_INTERVAL_SECONDS,
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, token: e.METRICS_TOKEN },
     delivery: {
       smtpUrl: e.SMTP_URL,
       mailFrom: e.MAIL_FROM,

@@ -44,7 +44,13 @@ export function registerLogin(router: Router, env: InteractionEnvironment): void
       return renderLogin(ctx, env, interaction, { identifier, errorKey: 'login.password_missing', invalid: 'password' }, 400);
     }
     const result = await signInWithPassword(
-      { profiles: context.queries.profiles, limits: context.limits, audit: context.queries.audit, defaultPhoneRegion: context.config.defaultPhoneRegion },
+      {
+        profiles: context.queries.profiles,
+        limits: context.limits,
+        audit: context.queries.audit,
+        defaultPhoneRegion: context.config.defaultPhoneRegion,
+        metrics: context.metrics,
+      },
       { identifier, password, ip: ctx.ip, clientId: String(interaction.params.client_id) },
     );
     switch (result.outcome) {

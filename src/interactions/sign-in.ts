@@ -2,6 +2,7 @@ import type { AuditQueries } from '../db/audit.js';
 import type { Profile, ProfileQueries } from '../db/profiles.js';
 import { parseIdentifier } from '../profile/identifier.js';
 import { checkPassword } from '../security/passwords.js';
+import type { Metrics } from '../operations/metrics.js';
 import type { SignInLimits } from '../security/rate-limits.js';
 
 export type SignInResult =
@@ -15,6 +16,7 @@ export interface SignInDependencies {
   limits: SignInLimits;
   audit: AuditQueries;
   defaultPhoneRegion?: string | undefined;
+  metrics: Pick<Metrics, 'signIns' | 'rateLimitRefusals'>;
 }
 
 /**
@@ -29,10 +31,12 @@ export async function signInWithPassword(
   const identifier = parseIdentifier(input.identifier, deps.defaultPhoneRegion);
   if (!identifier) return { outcome: 'invalid-identifier' };
 
-  const retryAfterSeconds = await deps.limits.admit(identifier.value, input.ip);
-  if (retryAfterSeconds > 0) {
+  const admission = await deps.limits.admit(identifier.value, input.ip);
+  if (admission.refusedBy) {
+    deps.metrics.rateLimitRefusals.inc({ limit: `sign_in_${admission.refusedBy}` });
+    deps.metrics.signIns.inc({ outcome: admission.refusedBy === 'lock' ? 'locked' : 'throttled' });
     await deps.audit.record({ kind: 'signin.throttled', ip: input.ip, clientId: input.clientId ?? null });
-    return { outcome: 'throttled', retryAfterSeconds };
+    return { outcome: 'throttled', retryAfterSeconds: admission.wait };
   }
 
   const profile = await deps.profiles.findByIdentifier(identifier.value);
@@ -41,6 +45,7 @@ export async function signInWithPassword(
   const check = await checkPassword(usable ? profile.password_hash : undefined, input.password);
 
   if (!profile || !usable || !check.valid) {
+    deps.metrics.signIns.inc({ outcome: 'wrong_password' });
     await deps.limits.recordFailure(identifier.value, input.ip);
     await deps.audit.record({
       kind: 'signin.failed',
@@ -53,6 +58,7 @@ export async function signInWithPassword(
 
   if (check.rehash) await deps.profiles.updatePasswordHash(profile.id, check.rehash);
   await deps.limits.recordSuccess(identifier.value, input.ip);
+  deps.metrics.signIns.inc({ outcome: 'success' });
   await deps.audit.record({ kind: 'signin.succeeded', profileId: profile.id, ip: input.ip, clientId: input.clientId ?? null });
   return { outcome: 'signed-in', profile };
 }

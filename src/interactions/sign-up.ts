@@ -58,6 +58,7 @@ export function registerSignUp(router: Router, env: InteractionEnvironment): { r
     };
     const { attempts: made, resetAt } = await attempts.record(ctx.ip);
     if (made > SIGN_UPS_PER_ADDRESS_PER_HOUR) {
+      context.metrics.rateLimitRefusals.inc({ limit: 'sign_up' });
       ctx.set('Retry-After', String(Math.ceil((resetAt - Date.now()) / 1000)));
       return renderSignUp(ctx, env, interaction, values, { form: 'signup.throttled' }, 429);
     }

@@ -4,6 +4,7 @@ import type { Profile } from '../db/profiles.js';
 import type { MessageKey } from '../i18n/messages.js';
 import { notifyBackchannelLogout, type BackchannelLogoutDependencies } from '../oidc/backchannel-logout.js';
 import { endProfileSessions } from '../oidc/end-profile-sessions.js';
+import type { Metrics } from '../operations/metrics.js';
 import { passwordProblem } from '../security/password-policy.js';
 import { checkPassword, hashPassword } from '../security/passwords.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
@@ -24,11 +25,14 @@ const WRONG_CURRENT_PER_WINDOW = 10;
  * irreversible (a password change, deleting the profile), with a limit on
  * guesses per profile so a left-open browser cannot be used to find it.
  */
-export function createPasswordCheck(db: Database) {
+export function createPasswordCheck(db: Database, metrics: Pick<Metrics, 'rateLimitRefusals'>) {
   const wrongTries = createAttemptCounter(db, 'current-password', 15 * 60);
   return async (profile: Profile, password: string): Promise<{ ok: true } | { ok: false; errorKey: MessageKey }> => {
     const { attempts } = await wrongTries.peek(profile.id);
-    if (attempts >= WRONG_CURRENT_PER_WINDOW) return { ok: false, errorKey: 'password.current_throttled' };
+    if (attempts >= WRONG_CURRENT_PER_WINDOW) {
+      metrics.rateLimitRefusals.inc({ limit: 'current_password' });
+      return { ok: false, errorKey: 'password.current_throttled' };
+    }
     if (!password) return { ok: false, errorKey: 'password.current_missing' };
     const check = await checkPassword(profile.password_hash, password);
     if (!check.valid) {

@@ -19,7 +19,7 @@ export function createNetworkRouter(context: NetidContext, csrf: Csrf, session: 
   const env: NetworkEnvironment = {
     context,
     kit: createNetworkKit(context.views, csrf),
-    checkCurrent: createPasswordCheck(context.db),
+    checkCurrent: createPasswordCheck(context.db, context.metrics),
   };
   registerMyNetwork(router, env);
   registerEditProfile(router, env);
