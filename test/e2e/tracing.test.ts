@@ -42,7 +42,7 @@ describe('tracing with OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set (p
     );
 
     // An unknown client: oidc-provider looks it up in the database before it refuses.
-    const response = await fetch(`${netid.issuer}/token`, {
+    const response = await fetch(`${netid.issuer}/token?probe=query-secret`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('nobody:secret').toString('base64')}` },
       body: 'grant_type=client_credentials',
@@ -59,6 +59,7 @@ describe('tracing with OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set (p
     expect(statement.attributes['db.system.name'] ?? statement.attributes['db.system']).toBe('postgresql');
     // Statements are named, their values never sent.
     expect(JSON.stringify(spans)).not.toContain('nobody:secret');
+    expect(JSON.stringify(spans)).not.toContain('query-secret');
     // koa's middleware runs inside the request's span.
     expect(spans.some((span) => span.scope === '@opentelemetry/instrumentation-koa' && span.traceId === server.traceId)).toBe(true);
 
