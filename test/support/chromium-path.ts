@@ -5,9 +5,9 @@ import path from 'node:path';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** One sentence on what to install when there is no Chromium to drive, else undefined. */
-export function chromiumProblem(): string | undefined {
-  if (fs.existsSync(CHROMIUM)) return undefined;
-  return `The browser tests need Chromium and there is none at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does), or set CHROMIUM_PATH to a Chromium binary.`;
+export function chromiumProblem(executable = CHROMIUM): string | undefined {
+  if (fs.existsSync(executable)) return undefined;
+  return `The browser tests need Chromium and there is none at ${executable}: install it with \`apt-get install chromium\` (.ci/run does), or set CHROMIUM_PATH to a Chromium binary.`;
 }
 
 /** The test files that drive Chromium: those that use test/support/browser.ts. */
