@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../src/oidc/signing-keys.js';
 import type { ServerInfo } from './target.js';
 import { TOKEN_LIFETIMES } from '../src/oidc/token-lifetimes.js';
 
@@ -24,7 +25,7 @@ function signingKeys(): JWK[] {
   return pairs.map(([alg, key]) => ({ ...(key.export({ format: 'jwk' }) as JWK), alg, use: 'sig', kid: randomUUID() }));
 }
 
-function configuration(accountBase: string, secrets: { account: string; service: string }): Configuration {
+function configuration(accountBase: string, secrets: { account: string; service: string }, accountIdTokenAlg: SigningAlgorithm): Configuration {
   return {
     jwks: { keys: signingKeys() } as Configuration['jwks'],
     cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -42,6 +43,8 @@ function configuration(accountBase: string, secrets: { account: string; service:
         backchannel_logout_uri: `${accountBase}/oauth/netid/backchannel-logout`,
         backchannel_logout_session_required: true,
         token_endpoint_auth_method: 'client_secret_basic',
+        // As NetID's account client signs (bench/seed.ts reports it), or the ratio would compare signatures too.
+        id_token_signed_response_alg: accountIdTokenAlg,
       },
       {
         client_id: 'bench-service',
@@ -156,7 +159,8 @@ async function main(): Promise<void> {
   const accountBase = 'https://reference.bitrix24.test';
   const secrets = { account: randomBytes(32).toString('base64url'), service: randomBytes(32).toString('base64url') };
 
-  const provider = new Provider(issuer, configuration(accountBase, secrets));
+  const accountIdTokenAlg = SIGNING_ALGORITHMS.find((alg) => alg === process.env.BENCH_ACCOUNT_ID_TOKEN_ALG) ?? 'RS256';
+  const provider = new Provider(issuer, configuration(accountBase, secrets, accountIdTokenAlg));
   provider.use(finishEveryInteraction(provider));
   provider.on('server_error', (_ctx: unknown, error: Error) => process.stderr.write(`reference server_error: ${error.stack}\n`));
   server.on('request', provider.callback());
@@ -166,7 +170,7 @@ async function main(): Promise<void> {
     label: 'reference',
     issuer,
     origins: [issuer],
-    accountClient: { clientId: 'bench-account', clientSecret: secrets.account, redirectUri: `${accountBase}/oauth/netid/callback` },
+    accountClient: { clientId: 'bench-account', clientSecret: secrets.account, redirectUri: `${accountBase}/oauth/netid/callback`, idTokenAlg: accountIdTokenAlg },
     serviceClient: { clientId: 'bench-service', clientSecret: secrets.service },
     people: [],
   };

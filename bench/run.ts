@@ -177,7 +177,9 @@ async function main(): Promise<number> {
 
     log('Starting NetID and the reference...');
     const netid = await startNetidFleet({ ...fleetSettings, instances: 1 });
-    const reference = await startJsonLineServer<ServerInfo>('reference', 'bench/reference-server.ts');
+    const reference = await startJsonLineServer<ServerInfo>('reference', 'bench/reference-server.ts', {
+      BENCH_ACCOUNT_ID_TOKEN_ALG: seed.accountClient.idTokenAlg,
+    });
     const fleet = options.instances > 1 ? await startNetidFleet({ ...fleetSettings, instances: options.instances }) : undefined;
     const servers: Servers = { netid, reference, fleet, postmaster: postmasterPid(cluster.dataDirectory) };
 

@@ -52,8 +52,10 @@ async function main(): Promise<void> {
     };
 
     const redirectUri = (accountClientUris(config.accountUrlPattern, account.name).redirect_uris as string[])[0]!;
+    const metadata = await context.queries.clients.findMetadata(account.client_id);
+    const idTokenAlg = String(metadata?.id_token_signed_response_alg ?? 'RS256');
     const seed: Seed = {
-      accountClient: { clientId: account.client_id, clientSecret: account.client_secret, redirectUri },
+      accountClient: { clientId: account.client_id, clientSecret: account.client_secret, redirectUri, idTokenAlg },
       serviceClient: { clientId: service.client_id, clientSecret: service.client_secret },
       people,
     };

@@ -1,7 +1,8 @@
 /** The clients and people a benchmark server is loaded with. */
 export interface Seed {
   /** A Bitrix24 account's confidential client: authorization code, refresh, introspection. */
-  accountClient: { clientId: string; clientSecret: string; redirectUri: string };
+  /** `idTokenAlg`: how its ID tokens are signed, so the reference signs the same way and the ratio compares like with like. */
+  accountClient: { clientId: string; clientSecret: string; redirectUri: string; idTokenAlg: string };
   /** A client allowed the client_credentials grant only. */
   serviceClient: { clientId: string; clientSecret: string };
   /** People who can sign in with a password; the reference signs everyone in without one, so it lists none. */

@@ -16,6 +16,8 @@ import { createNetworkSession, ensureNetworkClient } from './profile/network-ses
 import { createPhotosRouter } from './profile/photos-route.js';
 import { errorPages, requestLog } from './operations/http-errors.js';
 import { createHealthRouter } from './operations/health.js';
+import { metricsOnMainPort } from './operations/metrics-endpoint.js';
+import { requestMetrics } from './operations/request-metrics.js';
 import { createCsrf } from './security/csrf.js';
 import { denyFraming } from './security/frame-guard.js';
 import { inputGuard } from './security/input-guard.js';
@@ -134,6 +136,9 @@ export function createApp(context: NetidContext): Koa {
   const pages = createOwnPages(context);
 
   app.use(requestOrigin(config.issuer, config.proxyHops));
+  // Before the request histogram, so that scrapes are not counted as traffic.
+  app.use(metricsOnMainPort(context.metrics, config.metrics));
+  app.use(requestMetrics(context.metrics));
   app.use(requestLog(context.logger));
   app.use(denyFraming());
   app.use(errorPages(views, context.logger, pages));

@@ -15,6 +15,8 @@ const USAGE = `NetID operator command line (npm run netid -- <command> [options]
   account create --admin EMAIL              new account with a random name; prints its client
   account add-member --account NAME --member EMAIL [--role user|admin] [--invited]
   account dismiss-member --account NAME --member EMAIL
+  account id-token-alg --alg RS256|ES256|EdDSA (--account NAME | --all)
+                                            how accounts' clients have their ID tokens signed
   client register --name N [--redirect-uri U ...] [--post-logout-redirect-uri U ...]
                   [--grant-type T ...] [--public] [--first-party] [--backchannel-logout-uri U]
   resource-server register --identifier URI --name N --scope S [--scope S ...] [--client ID ...]

@@ -19,6 +19,8 @@ import { createExistingProfileNotices } from './profile/existing-profile-notice.
 import { createProfileService, type ProfileService } from './profile/profile-service.js';
 import { createResourceServerService, type ResourceServerService } from './resource-servers/resource-server-service.js';
 import { createSealer, type Sealer } from './security/sealing.js';
+import { countProviderEvents } from './oidc/provider-metrics.js';
+import { createMetrics, type Metrics } from './operations/metrics.js';
 import { createSignInLimits, type SignInLimits } from './security/rate-limits.js';
 import { createViews, type Views } from './views/render.js';
 import { createDevOutbox, httpSmsSender, smtpEmailSender, type DevOutbox, type Senders } from './delivery/senders.js';
@@ -53,6 +55,8 @@ export interface NetidContext {
   provider: Provider;
   views: Views;
   limits: SignInLimits;
+  /** Counters and gauges for /metrics (src/operations/metrics.ts); counting never waits on the database. */
+  metrics: Metrics;
   senders: Senders;
   /** Asks the delivery worker to send now rather than at its next poll. */
   wakeDelivery(): void;
@@ -92,7 +96,11 @@ export async function createNetidContext(config: Config, logger: Logger, options
     const keys = createSigningKeyStore(db, sealer);
     await keys.ensureCurrentKeys();
     const secrets = await loadInstallationSecrets(db, sealer);
-    const queries = createQueries(db, { sealer, codeKey: secrets.codeKey, caches: createQueryCaches(db) });
+    const metrics = createMetrics();
+    metrics.watchDatabase(db);
+    // Process metrics only where they are served: they start timers and observers of their own.
+    if (config.metrics.port !== undefined || config.metrics.token !== undefined) metrics.collectProcessMetrics();
+    const queries = createQueries(db, { sealer, codeKey: secrets.codeKey, caches: createQueryCaches(db), metrics });
     const views = createViews();
     const devOutbox = config.delivery.devOutbox ? createDevOutbox() : undefined;
     const senders = chooseSenders(config, devOutbox);
@@ -109,7 +117,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
 
     const limits = createSignInLimits(db);
     const clients = createClientService({ queries, validateClient });
-    const accounts = createAccountService({ queries, clients, accountUrlPattern: config.accountUrlPattern });
+    const accounts = createAccountService({ queries, clients, accountUrlPattern: config.accountUrlPattern, accountIdTokenAlg: config.accountIdTokenAlg });
     const memberships = createMembershipService({
       queries,
       notifyLogout,
@@ -129,9 +137,10 @@ export async function createNetidContext(config: Config, logger: Logger, options
         defaultPhoneRegion: config.defaultPhoneRegion,
         accounts,
         memberships,
-        checkCurrent: createPasswordCheck(db),
+        checkCurrent: createPasswordCheck(db, metrics),
         notices: createExistingProfileNotices(db),
         limits,
+        metrics,
       }),
       resourceServers: createResourceServerService({ queries }),
       keys: createKeyService({ keys, queries }),
@@ -149,6 +158,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       logger,
       allowPrivateNetworks: config.allowPrivateNetworks,
     });
+    countProviderEvents(provider, metrics);
     const started = provider;
     return {
       config,
@@ -162,6 +172,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       provider,
       views,
       limits,
+      metrics,
       senders,
       wakeDelivery,
       devOutbox,

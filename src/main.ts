@@ -1,78 +1,10 @@
-import http from 'node:http';
-import { seed, DEMO_PROFILE } from '../seeds/demo.js';
-import { createApp, registerOwnClients } from './app.js';
-import { ConfigError, loadConfig } from './config/environment.js';
-import { createNetidContext } from './context.js';
-import { createLogger } from './logging.js';
-import { startCleanup } from './operations/cleanup.js';
-
-/** How long in-flight requests may take to finish after SIGTERM before connections are cut. */
-const SHUTDOWN_GRACE_MS = 10_000;
-
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
-  const logger = createLogger(config.logLevel);
-  for (const warning of config.warnings) {
-    logger.warn(warning);
-    process.stderr.write(`WARNING: ${warning}\n`);
-  }
-  const context = await createNetidContext(config, logger);
-  await registerOwnClients(context);
-  if (config.demoData) await seed(context);
-  const stopCleanup = startCleanup(context.db, logger, config.cleanupIntervalSeconds);
-
-  const app = createApp(context);
-  // Messages queued by requests (and any left from before a restart) go out from here; context.close() stops it.
-  context.startDelivery();
-  const server = http.createServer(app.callback());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, resolve);
-  });
-  logger.info({ issuer: config.issuer, host: config.host, port: config.port, database: config.databaseUrl ? 'postgresql' : 'pglite' }, 'NetID is listening');
-  const banner = [
-    ...(config.demoData
-      ? [
-          `  NetID issuer:      ${config.issuer}`,
-          `  Discovery:         ${config.issuer}/.well-known/openid-configuration`,
-          `  Demo relying party: ${config.issuer}/demo`,
-          `  Demo sign-in:      ${DEMO_PROFILE.email} / ${DEMO_PROFILE.password}`,
-        ]
-      : []),
-    ...(context.devOutbox ? [`  Dev outbox:        ${config.issuer}/dev/outbox`] : []),
-  ];
-  if (banner.length) process.stdout.write(['', ...banner, '', ''].join('\n'));
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing requests in flight');
-    const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-    cut.unref();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
-    await stopCleanup();
-    await context.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+// The entry point. Tracing, when configured, has to hook `http`, `pg` and `koa`
+// before anything loads them, so the server is imported only after it, and
+// without OTEL_EXPORTER_OTLP_ENDPOINT no OpenTelemetry module is loaded at all.
+let flushTraces: (() => Promise<void>) | undefined;
+if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+  const { startTracing } = await import('./operations/tracing.js');
+  flushTraces = await startTracing();
 }
-
-main().catch((error: unknown) => {
-  process.stderr.write(`NetID failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+const { serve } = await import('./serve.js');
+serve({ beforeExit: flushTraces });

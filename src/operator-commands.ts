@@ -8,6 +8,7 @@ import { OPERATOR } from './db/audit.js';
 import type { MembershipRole } from './db/memberships.js';
 import { translator, type MessageKey } from './i18n/messages.js';
 import { KEY_PROBLEMS } from './oidc/key-service.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './oidc/signing-keys.js';
 import type { ProblemTable, Refusal } from './outcome.js';
 import { normaliseEmail } from './profile/identifier.js';
 import { PROFILE_PROBLEMS } from './profile/profile-service.js';
@@ -38,6 +39,7 @@ export const options = {
   member: { type: 'string' },
   role: { type: 'string' },
   invited: { type: 'boolean' },
+  all: { type: 'boolean' },
   name: { type: 'string' },
   'redirect-uri': { type: 'string', multiple: true },
   'post-logout-redirect-uri': { type: 'string', multiple: true },
@@ -159,6 +161,13 @@ export async function runCommand(context: NetidContext, positionals: string[], v
       const member = await profileByEmail(context, required(values, 'member'));
       expect(await services.memberships.dismiss(account.id, member.id, OPERATOR), MEMBERSHIP_PROBLEMS);
       return { account: account.name, profile_id: member.id, state: 'dismissed' };
+    }
+    case 'account id-token-alg': {
+      const alg = required(values, 'alg');
+      if (!(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) throw new UsageError(`--alg must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
+      if (Boolean(values.account) === Boolean(values.all)) throw new UsageError('give either --account NAME or --all');
+      const accountIds = values.all ? 'all' : [(await accountByName(context, values.account!)).id];
+      return services.accounts.setIdTokenAlg(accountIds, alg as SigningAlgorithm, OPERATOR);
     }
     case 'client register': {
       const registered = expect(

@@ -34,6 +34,7 @@ export function registerAccountPages(router: Router, env: NetworkEnvironment): v
     const { profile } = visitorOf(ctx);
     const { attempts, resetAt } = await creations.record(profile.id);
     if (attempts > ACCOUNTS_PER_PROFILE_PER_HOUR) {
+      context.metrics.rateLimitRefusals.inc({ limit: 'account_create' });
       ctx.set('Retry-After', String(Math.ceil((resetAt - Date.now()) / 1000)));
       return context.views.render(ctx, 'error', { messageKey: 'account.limit' }, 429);
     }

@@ -4,6 +4,7 @@ import type { Actor } from '../db/audit.js';
 import type { Page } from '../db/profiles.js';
 import type { Queries } from '../db/queries.js';
 import type { ClientService } from '../clients/client-service.js';
+import type { SigningAlgorithm } from '../oidc/signing-keys.js';
 import { ok, refuse, type Outcome, type ProblemTable } from '../outcome.js';
 import { accountClientUris } from './account-address.js';
 import { checkAccountName, randomAccountName, type AccountNameProblem } from './account-names.js';
@@ -42,6 +43,17 @@ export interface AccountServiceDependencies {
   queries: Queries;
   clients: ClientService;
   accountUrlPattern: string;
+  /** How a new account's client has its ID tokens signed (ACCOUNT_ID_TOKEN_ALG). */
+  accountIdTokenAlg: SigningAlgorithm;
+}
+
+/** An account client moved to another ID token algorithm. */
+export interface MovedClient {
+  account: string;
+  client_id: string;
+  /** What the client had: absent means oidc-provider's default for every client, RS256. */
+  from: string;
+  to: SigningAlgorithm;
 }
 
 /** Accounts: created with a random name and their own client, renamed once, and read. */
@@ -61,7 +73,12 @@ export function createAccountService(deps: AccountServiceDependencies) {
           await inner.memberships.insert({ accountId: account.id, profileId: adminProfileId, role: 'admin', state: 'active' });
           const client = await deps.clients.registerIn(
             inner,
-            { name: account.name, clientId: `account-${account.id}`, extra: accountClientUris(deps.accountUrlPattern, account.name) },
+            {
+              name: account.name,
+              clientId: `account-${account.id}`,
+              // Accounts' back ends are ours and verify ES256 (a product decision); RS256 stays every other client's default.
+              extra: { ...accountClientUris(deps.accountUrlPattern, account.name), id_token_signed_response_alg: deps.accountIdTokenAlg },
+            },
             actor,
             { accountId: account.id },
           );
@@ -79,6 +96,29 @@ export function createAccountService(deps: AccountServiceDependencies) {
   }
 
   return {
+    /**
+     * Moves accounts' clients to another ID token algorithm. Clients made
+     * before ACCOUNT_ID_TOKEN_ALG keep theirs until an operator runs this,
+     * since the account's back end must verify the new algorithm first; ones
+     * already signing with `alg` are left alone.
+     */
+    async setIdTokenAlg(accountIds: string[] | 'all', alg: SigningAlgorithm, actor: Actor): Promise<{ moved: MovedClient[] }> {
+      return deps.queries.transaction(async (queries) => {
+        const moved: MovedClient[] = [];
+        const accounts = accountIds === 'all' ? await queries.accounts.listAll() : await Promise.all(accountIds.map((id) => queries.accounts.findById(id)));
+        for (const account of accounts) {
+          const client = account && (await queries.clients.findByAccount(account.id));
+          if (!account || !client) continue;
+          const from = typeof client.metadata.id_token_signed_response_alg === 'string' ? client.metadata.id_token_signed_response_alg : 'RS256';
+          if (from === alg) continue;
+          await queries.clients.updateMetadata(client.client_id, { ...client.metadata, id_token_signed_response_alg: alg });
+          await queries.audit.record({ kind: 'account.id_token_alg_changed', accountId: account.id, clientId: client.client_id, actor, detail: { from, to: alg } });
+          moved.push({ account: account.name, client_id: client.client_id, from, to: alg });
+        }
+        return { moved };
+      });
+    },
+
     create: (adminProfileId: string, actor: Actor) => deps.queries.transaction((queries) => createIn(queries, adminProfileId, actor)),
     createIn,
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../oidc/signing-keys.js';
 
 /** Thrown when the environment cannot start NetID; each line says what to change. */
 export class ConfigError extends Error {
@@ -94,6 +95,7 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   KEY_ENCRYPTION_KEY: keyMaterial.optional(),
   ACCOUNT_URL_PATTERN: accountUrlPattern.default('https://{name}.bitrix24.test'),
+  ACCOUNT_ID_TOKEN_ALG: z.enum(SIGNING_ALGORITHMS, { message: `must be one of ${SIGNING_ALGORITHMS.join(', ')}` }).default('ES256'),
   DEFAULT_PHONE_REGION: z
     .string()
     .regex(/^[A-Z]{2}$/, 'must be a two-letter country code such as US or DE')
@@ -114,6 +116,13 @@ const schema = z.object({
   SMS_GATEWAY_CONTENT_TYPE: z.string().default('application/json'),
   DEV_OUTBOX: booleanString.optional(),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(2000),
+  METRICS_PORT: z.coerce.number({ message: 'must be a port number' }).int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters (openssl rand -hex 32): it is the only thing between /metrics and the public')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces, as it is sent in an Authorization header')
+    .optional(),
   OUTGOING_PRIVATE_NETWORKS: z
     .enum(['allow', 'deny'], { message: 'must be allow or deny (allow lets back-channel logout reach loopback and private addresses)' })
     .default('deny'),
@@ -132,6 +141,8 @@ export interface Config {
   dataDir: string;
   keyEncryptionKey: Buffer;
   accountUrlPattern: string;
+  /** How ID tokens of accounts' clients created from now on are signed; other clients get RS256. */
+  accountIdTokenAlg: SigningAlgorithm;
   defaultPhoneRegion: string | undefined;
   migrateOnStart: boolean;
   demoData: boolean;
@@ -141,6 +152,11 @@ export interface Config {
   allowPrivateNetworks: boolean;
   logLevel: string;
   cleanupIntervalSeconds: number;
+  /**
+   * Prometheus metrics: on a listen address of their own (`port`, `host`), or on the main
+   * port with the bearer `token`; with neither, /metrics is not served at all.
+   */
+  metrics: { port: number | undefined; host: string; token: string | undefined };
   /** Settings that work but are probably not what the operator meant; logged loudly at start. */
   warnings: string[];
   delivery: {
@@ -212,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY ?? DEVELOPMENT_KEY_ENCRYPTION_KEY,
     accountUrlPattern: e.ACCOUNT_URL_PATTERN,
+    accountIdTokenAlg: e.ACCOUNT_ID_TOKEN_ALG,
     defaultPhoneRegion: e.DEFAULT_PHONE_REGION,
     // The embedded database has one user, so migrating at start is safe; a fleet runs `npm run migrate` once.
     migrateOnStart: e.MIGRATE_ON_START ?? !production,
@@ -221,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetworks: e.OUTGOING_PRIVATE_NETWORKS === 'allow',
     logLevel: e.LOG_LEVEL,
     cleanupIntervalSeconds: e.CLEANUP_INTERVAL_SECONDS,
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST, token: e.METRICS_TOKEN },
     delivery: {
       smtpUrl: e.SMTP_URL,
       mailFrom: e.MAIL_FROM,

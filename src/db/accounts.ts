@@ -28,6 +28,11 @@ export function createAccountQueries(db: Database) {
       return row as Account;
     },
 
+    /** Every account by name, locked until the transaction ends (a change to all of them). */
+    async listAll(): Promise<Account[]> {
+      return db<Account>('accounts').orderBy('name').forUpdate();
+    },
+
     async rename(id: string, name: string): Promise<void> {
       await db('accounts').where({ id }).update({ name, renamed_at: db.fn.now() });
     },

@@ -1,5 +1,7 @@
 import type { Channel, OutgoingMessage } from '../delivery/outbox.js';
 import { enqueueMessage } from '../delivery/outbox.js';
+import type { Metrics } from '../operations/metrics.js';
+import { countedCodes } from '../profile/counted-codes.js';
 import { createOneTimeCodes, type CodeRequest, type CodeScope } from '../profile/one-time-codes.js';
 import type { Sealer } from '../security/sealing.js';
 import { createAccountQueries } from './accounts.js';
@@ -22,6 +24,8 @@ export interface QueryEnvironment {
   codeKey: Buffer;
   /** Per-process caches of rarely changing rows (clients, resource servers). */
   caches: { clients: ClientCache; resourceServers: ResourceServerCache };
+  /** Counts codes issued, refused, accepted and turned down, when the process serves metrics. */
+  metrics?: Pick<Metrics, 'oneTimeCodes' | 'rateLimitRefusals'> | undefined;
 }
 
 export function createQueryCaches(db: Database): QueryEnvironment['caches'] {
@@ -35,7 +39,8 @@ export function createQueryCaches(db: Database): QueryEnvironment['caches'] {
 
 /** `root` is the outermost transaction, whose commit is the one that counts for afterCommit. */
 function build(db: Database, environment: QueryEnvironment, root: Database) {
-  const codes = createOneTimeCodes(db, environment.codeKey);
+  const plainCodes = createOneTimeCodes(db, environment.codeKey);
+  const codes = environment.metrics ? countedCodes(plainCodes, environment.metrics) : plainCodes;
   return {
     profiles: createProfileQueries(db),
     accounts: createAccountQueries(db),

@@ -81,6 +81,7 @@ export function registerRecovery(router: Router, env: InteractionEnvironment): v
     const earlier = kit.recovery(interaction);
     const limited = await limits.record(identifier.value, ctx.ip);
     if (limited > 0) {
+      context.metrics.rateLimitRefusals.inc({ limit: 'recovery_request' });
       await context.queries.audit.record({ kind: 'recovery.throttled', clientId, actor: personActor(ctx) });
       ctx.set('Retry-After', String(limited));
       const throttled = { errorKey: 'recover.throttled' as const, minutes: Math.ceil(limited / 60) };

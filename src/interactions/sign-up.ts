@@ -73,6 +73,7 @@ export function registerSignUp(router: Router, env: InteractionEnvironment) {
     };
     const { attempts: made, resetAt } = await attempts.record(ctx.ip);
     if (made > SIGN_UPS_PER_ADDRESS_PER_HOUR) {
+      context.metrics.rateLimitRefusals.inc({ limit: 'sign_up' });
       ctx.set('Retry-After', String(Math.ceil((resetAt - Date.now()) / 1000)));
       return renderSignUp(ctx, interaction, values, { form: 'signup.throttled' }, 429);
     }

@@ -19,6 +19,7 @@ export interface BackchannelLogoutDependencies {
  * out (lib/models/client.js); @types/oidc-provider does not declare it.
  */
 interface LoggingOutClient {
+  clientId: string;
   backchannelLogoutUri?: string;
   backchannelLogout(sub: string, sid: string): Promise<void>;
 }
@@ -69,7 +70,8 @@ async function deliverTo(provider: Provider, logger: Logger, clientId: string, s
         await receiver.backchannelLogout(sub, sid);
         logger.info({ clientId }, 'back-channel logout delivered');
       } catch (error) {
-        logger.warn({ clientId, reason: reasonOf(error) }, 'back-channel logout not delivered');
+        // As oidc-provider reports its own (end_session): one listener logs and counts every failed delivery.
+        provider.emit('backchannel.error', undefined, error, receiver, sub, sid);
       }
     }),
   );

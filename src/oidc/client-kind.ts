@@ -10,3 +10,11 @@ export function accountIdOf(client: Client | undefined): string | undefined {
 export function skipsConsent(client: Client): boolean {
   return accountIdOf(client) !== undefined || client.metadata().netid_first_party === true;
 }
+
+export type ClientKind = 'account' | 'first_party' | 'third_party';
+
+/** Which of NetID's three kinds of relying party a client is, for metrics. */
+export function clientKind(client: Client | undefined): ClientKind {
+  if (accountIdOf(client) !== undefined) return 'account';
+  return client?.metadata().netid_first_party === true ? 'first_party' : 'third_party';
+}

@@ -1,6 +1,7 @@
 import type { Actor } from '../db/audit.js';
 import type { Database } from '../db/database.js';
 import type { Profile } from '../db/profiles.js';
+import type { Metrics } from '../operations/metrics.js';
 import { ok, refuse, type Outcome } from '../outcome.js';
 import { passwordProblem } from '../security/password-policy.js';
 import { checkPassword, hashPassword } from '../security/passwords.js';
@@ -18,7 +19,7 @@ export type CurrentPasswordProblem = 'current-password-throttled' | 'current-pas
  * irreversible (a password change, deleting the profile), with a limit on
  * guesses per profile so a left-open browser cannot be used to find it.
  */
-export function createPasswordCheck(db: Database) {
+export function createPasswordCheck(db: Database, metrics: Pick<Metrics, 'rateLimitRefusals'>) {
   const wrongTries = createAttemptCounter(db, 'current-password', 15 * 60);
   return async (profile: Profile, password: string): Promise<Outcome<object, CurrentPasswordProblem>> => {
     const { attempts } = await wrongTries.peek(profile.id);

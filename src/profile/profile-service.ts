@@ -2,6 +2,7 @@ import type { BackchannelLogout } from '../oidc/backchannel-logout.js';
 import type { AccountService } from '../accounts/account-service.js';
 import type { MembershipService } from '../accounts/membership-service.js';
 import type { Queries } from '../db/queries.js';
+import type { Metrics } from '../operations/metrics.js';
 import type { ProblemTable } from '../outcome.js';
 import type { AttemptCounter, SignInLimits } from '../security/rate-limits.js';
 import type { Actor } from '../db/audit.js';
@@ -33,6 +34,8 @@ export interface ProfileServiceDependencies {
   notices: AttemptCounter;
   /** Failed sign-ins, per identifier and address. */
   limits: SignInLimits;
+  /** Sign-in outcomes and refusals are counted for /metrics. */
+  metrics: Pick<Metrics, 'signIns' | 'rateLimitRefusals'>;
 }
 
 export type ProfileProblem =

@@ -23,10 +23,12 @@ export async function signInWithPassword(
   const ip = actor.ip ?? '';
   const clientId = input.clientId ?? null;
 
-  const retryAfterSeconds = await deps.limits.admit(identifier.value, ip);
-  if (retryAfterSeconds > 0) {
+  const admission = await deps.limits.admit(identifier.value, ip);
+  if (admission.refusedBy) {
+    deps.metrics.rateLimitRefusals.inc({ limit: `sign_in_${admission.refusedBy}` });
+    deps.metrics.signIns.inc({ outcome: admission.refusedBy === 'lock' ? 'locked' : 'throttled' });
     await deps.queries.audit.record({ kind: 'signin.throttled', clientId, actor });
-    return refuse('throttled', { retryAfterSeconds });
+    return refuse('throttled', { retryAfterSeconds: admission.wait });
   }
 
   const profile = await deps.queries.profiles.findByIdentifier(identifier.value);
@@ -35,6 +37,7 @@ export async function signInWithPassword(
   const check = await checkPassword(usable ? profile.password_hash : undefined, input.password);
 
   if (!profile || !usable || !check.valid) {
+    deps.metrics.signIns.inc({ outcome: 'wrong_password' });
     await deps.limits.recordFailure(identifier.value, ip);
     await deps.queries.audit.record({ kind: 'signin.failed', profileId: profile?.id ?? null, clientId, actor });
     return refuse('wrong-credentials');
@@ -43,9 +46,11 @@ export async function signInWithPassword(
   if (check.rehash) await deps.queries.profiles.setPasswordHash(profile.id, check.rehash);
   await deps.limits.recordSuccess(identifier.value, ip);
   if (profile.blocked_at) {
+    deps.metrics.signIns.inc({ outcome: 'blocked' });
     await deps.queries.audit.record({ kind: 'signin.blocked', profileId: profile.id, clientId, actor });
     return refuse('profile-blocked');
   }
+  deps.metrics.signIns.inc({ outcome: 'success' });
   await deps.queries.audit.record({ kind: 'signin.succeeded', profileId: profile.id, clientId, actor: { ...actor, profileId: profile.id } });
   return ok({ profile });
 }

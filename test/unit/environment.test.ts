@@ -119,6 +119,16 @@ describe('loadConfig names the variable in every problem', () => {
     ]);
   });
 
+  test('an ACCOUNT_ID_TOKEN_ALG that NetID has no keys for', () => {
+    expect(problemsWith({ ACCOUNT_ID_TOKEN_ALG: 'HS256' })).toEqual(['ACCOUNT_ID_TOKEN_ALG must be one of RS256, ES256, EdDSA']);
+  });
+
+  test('accounts sign with ES256 unless ACCOUNT_ID_TOKEN_ALG says otherwise', () => {
+    expect(loadConfig({}).accountIdTokenAlg).toBe('ES256');
+    expect(loadConfig({ ACCOUNT_ID_TOKEN_ALG: 'RS256' }).accountIdTokenAlg).toBe('RS256');
+    expect(loadConfig({ ACCOUNT_ID_TOKEN_ALG: 'EdDSA' }).accountIdTokenAlg).toBe('EdDSA');
+  });
+
   test('a PORT that is not a number', () => {
     expect(problemsWith({ PORT: 'eighty' })).toEqual([expect.stringMatching(/^PORT /)]);
   });
