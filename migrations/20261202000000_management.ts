@@ -29,6 +29,10 @@ export async function up(knex: Knex): Promise<void> {
     t.text('previous_secret_sealed');
     t.timestamp('previous_secret_expires_at', { useTz: true });
   });
+  // Accounts' back ends call the management API with client_credentials; accounts made before may too.
+  await knex.raw(`
+    update clients set metadata = jsonb_set(metadata, '{grant_types}', coalesce(metadata->'grant_types', '[]'::jsonb) || '["client_credentials"]'::jsonb)
+     where account_id is not null and not coalesce(metadata->'grant_types', '[]'::jsonb) @> '["client_credentials"]'::jsonb`);
 
   await knex.schema.createTable('invitations', (t) => {
     t.uuid('id').primary();

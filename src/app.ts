@@ -5,6 +5,8 @@ import Koa, { type DefaultState, type Middleware } from 'koa';
 import compose from 'koa-compose';
 import helmet from 'koa-helmet';
 import mount from 'koa-mount';
+import { registerApiResourceServer } from './api/api-resource-server.js';
+import { createApiRouter } from './api/api-router.js';
 import type { NetidContext } from './context.js';
 import { createDevOutboxRouter } from './delivery/dev-outbox-page.js';
 import { createDemoRouter } from './demo/relying-party.js';
@@ -83,6 +85,7 @@ export function createOwnPages(context: NetidContext): OwnPages {
     networkSession.routes(views),
     createNetworkRouter(context, csrf, networkSession),
   ];
+  routers.push(createApiRouter(context));
   if (config.demoData) routers.push(createDemoRouter(config.issuer, views));
   if (context.devOutbox) routers.push(createDevOutboxRouter(context.devOutbox, views));
 
@@ -117,12 +120,13 @@ export function createOwnPages(context: NetidContext): OwnPages {
 }
 
 /**
- * The network pages' own client follows ISSUER, so the server (re)registers it
- * at every start. The command line leaves it alone: it may run without the
+ * The network pages' own client and the management API's resource server
+ * follow ISSUER, so the server (re)registers them at every start. The command line leaves it alone: it may run without the
  * server's ISSUER, and must not move the client's redirect URI elsewhere.
  */
 export async function registerOwnClients(context: NetidContext): Promise<void> {
   await ensureNetworkClient(context.queries.clients, context.config.issuer);
+  await registerApiResourceServer(context.queries, context.config.issuer);
 }
 
 /** Middleware order and routes; no listening, so tests and the server share it. */

@@ -18,7 +18,7 @@ const USAGE = `NetID operator command line (npm run netid -- <command> [options]
   account id-token-alg --alg RS256|ES256|EdDSA (--account NAME | --all)
                                             how accounts' clients have their ID tokens signed
   client register --name N [--redirect-uri U ...] [--post-logout-redirect-uri U ...]
-                  [--grant-type T ...] [--public] [--first-party] [--backchannel-logout-uri U]
+                  [--grant-type T ...] [--public] [--first-party] [--operator] [--backchannel-logout-uri U]
   resource-server register --identifier URI --name N --scope S [--scope S ...] [--client ID ...]
                   [--format jwt|opaque] [--alg RS256|ES256|EdDSA] [--ttl SECONDS]
   resource-server allow --identifier URI --client ID [--client ID ...]

@@ -1,3 +1,4 @@
+import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { createAccountService, type AccountService } from './accounts/account-service.js';
@@ -49,6 +50,8 @@ export interface NetidContext {
   queries: Queries;
   services: NetidServices;
   keys: ReturnType<typeof createSigningKeyStore>;
+  /** The signing keys this process loaded at start (oidc-provider's `jwks`): it signs and verifies with these. */
+  jwks: { keys: JWK[] };
   /** Seals secrets at rest with KEY_ENCRYPTION_KEY (signing keys, client secrets, queued codes). */
   sealer: Sealer;
   secrets: InstallationSecrets;
@@ -102,6 +105,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
     if (config.metrics.port !== undefined || config.metrics.token !== undefined) metrics.collectProcessMetrics();
     const queries = createQueries(db, { sealer, codeKey: secrets.codeKey, caches: createQueryCaches(db), metrics });
     const views = createViews();
+    const jwks = await keys.loadJwks();
     const devOutbox = config.delivery.devOutbox ? createDevOutbox() : undefined;
     const senders = chooseSenders(config, devOutbox);
     let worker: DeliveryWorker | undefined;
@@ -149,7 +153,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
     provider = createProvider({
       issuer: config.issuer,
       db,
-      jwks: await keys.loadJwks(),
+      jwks,
       secrets,
       sealer,
       queries,
@@ -167,6 +171,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       queries,
       services,
       keys,
+      jwks,
       sealer,
       secrets,
       provider,

@@ -76,6 +76,8 @@ export function createAccountService(deps: AccountServiceDependencies) {
             {
               name: account.name,
               clientId: `account-${account.id}`,
+              // client_credentials lets the account's back end call the management API for its own account.
+              grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
               // Accounts' back ends are ours and verify ES256 (a product decision); RS256 stays every other client's default.
               extra: { ...accountClientUris(deps.accountUrlPattern, account.name), id_token_signed_response_alg: deps.accountIdTokenAlg },
             },

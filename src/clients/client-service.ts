@@ -14,6 +14,8 @@ export interface ClientRegistration {
   isPublic?: boolean | undefined;
   /** Skips the consent page: for apps the operator runs. */
   firstParty?: boolean | undefined;
+  /** An operator's service: with client_credentials it may call the management API as an operator. */
+  operator?: boolean | undefined;
   backchannelLogoutUri?: string | undefined;
   clientId?: string | undefined;
   extra?: Partial<ClientMetadata> | undefined;
@@ -63,6 +65,7 @@ export function clientMetadata(registration: ClientRegistration, clientId: strin
     ...(registration.postLogoutRedirectUris?.length ? { post_logout_redirect_uris: registration.postLogoutRedirectUris } : {}),
     ...(registration.backchannelLogoutUri ? { backchannel_logout_uri: registration.backchannelLogoutUri } : {}),
     token_endpoint_auth_method: registration.isPublic ? 'none' : 'client_secret_basic',
+    ...(registration.operator ? { netid_operator: true } : {}),
     ...registration.extra,
   };
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Channel, OutgoingMessage } from '../delivery/outbox.js';
 import { enqueueMessage } from '../delivery/outbox.js';
 import type { Metrics } from '../operations/metrics.js';
@@ -76,10 +77,36 @@ export type Queries = ReturnType<typeof build> & {
   transaction<T>(work: (queries: Queries) => Promise<T>): Promise<T>;
 };
 
-export function createQueries(db: Database, environment: QueryEnvironment, root: Database = db): Queries {
+function bind(db: Database, environment: QueryEnvironment, root: Database): Queries {
   return {
     ...build(db, environment, root),
     // Inside a transaction, knex makes a savepoint; its commit is the outermost one's.
-    transaction: (work) => db.transaction((trx) => work(createQueries(trx, environment, root === db && !isTransaction(db) ? trx : root))),
+    transaction: (work) => db.transaction((trx) => work(bind(trx, environment, isTransaction(root) ? root : trx))),
   };
+}
+
+/** The transaction a whole request's work joins (runInTransaction), for the queries bound to the pool. */
+const ambient = new AsyncLocalStorage<Queries>();
+
+/**
+ * The queries bound to the pool. Where the caller runs inside runInTransaction,
+ * every repository and every nested transaction() resolve to that transaction
+ * instead, so rules written against these queries join it without knowing.
+ */
+export function createQueries(db: Database, environment: QueryEnvironment): Queries {
+  const pool = bind(db, environment, db);
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      return Reflect.get(ambient.getStore() ?? target, property, receiver);
+    },
+  });
+}
+
+/**
+ * Runs `work` in one transaction that every rule it calls joins: all of it is
+ * stored, or none. The management API runs each write this way, together
+ * with the record of its Idempotency-Key.
+ */
+export function runInTransaction<T>(queries: Queries, work: (queries: Queries) => Promise<T>): Promise<T> {
+  return queries.transaction((transaction) => ambient.run(transaction, () => work(transaction)));
 }

@@ -11,10 +11,25 @@ export function skipsConsent(client: Client): boolean {
   return accountIdOf(client) !== undefined || client.metadata().netid_first_party === true;
 }
 
-export type ClientKind = 'account' | 'first_party' | 'third_party';
+/**
+ * NetID's kinds of client: an account's own; an operator's service (which may
+ * call the management API as an operator); a first-party app (no consent);
+ * any other relying party.
+ */
+export type ClientKind = 'account' | 'operator' | 'first_party' | 'third_party';
 
-/** Which of NetID's three kinds of relying party a client is, for metrics. */
+export function clientKindOf(client: { accountId: string | null | undefined; firstParty: boolean; operator: boolean }): ClientKind {
+  if (client.accountId) return 'account';
+  if (client.operator) return 'operator';
+  return client.firstParty ? 'first_party' : 'third_party';
+}
+
+/** The kind of a client as oidc-provider holds it, for metrics and policies. */
 export function clientKind(client: Client | undefined): ClientKind {
-  if (accountIdOf(client) !== undefined) return 'account';
-  return client?.metadata().netid_first_party === true ? 'first_party' : 'third_party';
+  const metadata = client?.metadata();
+  return clientKindOf({
+    accountId: accountIdOf(client),
+    firstParty: metadata?.netid_first_party === true,
+    operator: metadata?.netid_operator === true,
+  });
 }

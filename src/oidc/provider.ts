@@ -15,6 +15,7 @@ import { loadExistingGrant } from './grants.js';
 import type { InstallationSecrets } from './installation-secrets.js';
 import { membershipPrompt } from './membership-prompt.js';
 import { outgoingFetch } from './outgoing-fetch.js';
+import { acceptPreviousSecrets } from './previous-secret.js';
 import { answersInJson, protocolFailures } from './protocol-failures.js';
 import { resourceServerInfo } from './resource-server-info.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
@@ -100,7 +101,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       userinfo: { enabled: true },
       // RFC 8707: a `resource` parameter asks for a token to a registered resource server (src/db/resource-servers.ts);
       // without one, the access token is for userinfo, as before.
-      resourceIndicators: { enabled: true, getResourceServerInfo: resourceServerInfo(deps.queries.resourceServers) },
+      resourceIndicators: { enabled: true, getResourceServerInfo: resourceServerInfo(deps.queries.resourceServers, issuer) },
       claimsParameter: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true, nonceSecret: deps.secrets.dpopNonceSecret },
@@ -117,7 +118,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
 
     extraClientMetadata: {
-      properties: ['netid_account_id', 'netid_first_party'],
+      properties: ['netid_account_id', 'netid_first_party', 'netid_operator', 'netid_previous_secret', 'netid_previous_secret_expires_at'],
     },
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
@@ -163,6 +164,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // Host and scheme come from ISSUER through X-Forwarded-* (src/security/request-origin.ts), also in
   // the contexts oidc-provider makes itself to read and write cookies.
   provider.proxy = true;
+  acceptPreviousSecrets(provider);
 
   // First, so it answers whatever escapes the rest, the request's writes included.
   provider.use(protocolFailures(provider, views, deps.logger));
