@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { chooseLocale } from '../i18n/messages.js';
 import { personActor } from '../operations/request-actor.js';
 import { normaliseEmail } from '../profile/identifier.js';
+import { invitationOf } from '../profile/invitation-cookie.js';
 import type { SignUpErrors } from '../profile/sign-up.js';
 import { createAttemptCounter } from '../security/rate-limits.js';
 import { formField } from '../views/form-fields.js';
@@ -13,9 +14,6 @@ import { type Interaction } from './interaction-kit.js';
 
 const SIGN_UPS_PER_ADDRESS_PER_HOUR = 20;
 
-/** The secret of the invitation link the person arrived with (set by /network/sign-up?invitation=…). */
-export const INVITATION_COOKIE = 'netid.invitation';
-
 /** "Create for free" inside a sign-in, or for a `prompt=create` request. */
 export function registerSignUp(router: Router, env: InteractionEnvironment) {
   const { context, kit } = env;
@@ -23,7 +21,7 @@ export function registerSignUp(router: Router, env: InteractionEnvironment) {
 
   /** The address the person was invited at, when they came through an invitation's link that is still open. */
   const invitedAddress = async (ctx: Context) => {
-    const token = ctx.cookies.get(INVITATION_COOKIE, { signed: true });
+    const token = invitationOf(ctx);
     return token ? context.services.memberships.invitationAddress(token) : undefined;
   };
 

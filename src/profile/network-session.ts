@@ -6,6 +6,7 @@ import type { ClientQueries } from '../db/clients.js';
 import type { Profile, ProfileQueries } from '../db/profiles.js';
 import { ensureFirstPartyClient } from '../oidc/local-relying-party.js';
 import type { Views } from '../views/render.js';
+import { rememberInvitation } from './invitation-cookie.js';
 
 export const NETWORK_CLIENT_ID = 'netid-network';
 const STATE_COOKIE = 'netid.network';
@@ -93,7 +94,13 @@ export function createNetworkSession(provider: Provider, profiles: ProfileQuerie
 
       router.get('/sign-in', (ctx) => startSignIn(ctx));
       // "Create for free" without a relying party: the same request, asking for the sign-up form (prompt=create).
-      router.get('/sign-up', (ctx) => startSignIn(ctx, 'create'));
+      router.get('/sign-up', (ctx) => {
+        // An invitation's link: the sign-up form starts from the invited address, and the person joins
+        // the inviting account (once the address is confirmed) instead of getting an account of their own.
+        const invitation = ctx.query.invitation;
+        if (typeof invitation === 'string' && /^[A-Za-z0-9_-]{20,100}$/.test(invitation)) rememberInvitation(ctx, invitation);
+        return startSignIn(ctx, 'create');
+      });
 
       router.get('/callback', async (ctx) => {
         const stored = ctx.cookies.get(STATE_COOKIE, { signed: true });
