@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { accountClientUris } from '../../src/accounts/account-address.js';
+import { API_ROUTES } from '../../src/api/api-router.js';
 import type { CreatedAccount } from '../../src/accounts/account-service.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { createPerson, createTestAccount, createTestClient, type TestPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
 import { signInToNetwork } from '../support/network.js';
+import { clientApiToken } from '../support/management-api.js';
 import { isPage, UserAgent, type Page } from '../support/user-agent.js';
 
 /** Inputs per endpoint and database: enough to meet every kind of value below many times over. */
@@ -216,6 +218,37 @@ describe.each(backends)('no input yields a server error (%s)', (backend) => {
         });
         expectNoServerError('POST /network/profile/photo', { status: response.status, body: await response.text() });
       });
+    });
+  });
+
+  describe('the management API', () => {
+    /** Any JSON a client could send: objects with the route's field names and strangers, arrays, scalars. */
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+      array: fc.array(tie('value'), { maxLength: 4 }),
+      object: fc.dictionary(fc.oneof(fc.constantFrom('address', 'role', 'name', 'locale', 'admin_profile_id', 'grace_seconds', 'client_ids', 'identifier', 'scopes'), fc.string({ maxLength: 8 })), tie('value'), { maxKeys: 5 }),
+    })).value;
+
+    test('every route, with any path, query and body, by an operator who may call them all', async () => {
+      const operator = await createTestClient(netid.context, { name: 'Operations', grantTypes: ['client_credentials'], operator: true });
+      const token = await clientApiToken(netid, { clientId: operator.clientId, clientSecret: operator.clientSecret! }, 'operator');
+      const segment = fc.oneof(
+        fc.constantFrom(account.account.id, account.account.name, person.profile.id, account.clientId, encodeURIComponent(`${netid.issuer}/api`)),
+        fc.string({ maxLength: 12 }).map((text) => encodeURIComponent(Buffer.from(text).toString())),
+        fc.constantFrom('%ED%A0%80', '%', '..', '%2F', '00000000-0000-0000-0000-000000000000'),
+      );
+      for (const route of API_ROUTES) {
+        await property(fc.tuple(segment, segment, params(['limit', 'cursor', 'state', 'role', 'name', 'q', 'kind', 'since', 'until']), fc.oneof(json, fc.string({ maxLength: 40 }))), async ([first, second, query, body]: [string, string, Array<[string, string]>, unknown]) => {
+          let filled = 0;
+          const path = route.path.replace(/\{\w+\}/g, () => (filled++ === 0 ? first : second));
+          const response = await fetch(`${netid.issuer}/api/v1${path}?${encode(query)}`, {
+            method: route.method.toUpperCase(),
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: route.method === 'get' ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+          });
+          expectNoServerError(`${route.method.toUpperCase()} ${path}`, { status: response.status, body: await response.text() });
+        });
+      }
     });
   });
 });
