@@ -7,19 +7,12 @@ import { formField } from '../views/form-fields.js';
 import type { Views } from '../views/render.js';
 import type { PendingRecovery } from '../profile/recover-access.js';
 import type { DecoyCode } from './decoy-code.js';
+import type { SignInProgress } from './sign-in-steps.js';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** NetID's own progress through a sign-in, kept on the interaction between steps. */
-export type PendingSignIn = PendingConfirmation | DecoyConfirmation;
-
-export interface PendingConfirmation {
-  /** The profile whose password (or sign-up) is done but whose email must be confirmed first. */
-  profileId: string;
-  amr: string[];
-  /** The profile was created during this interaction (prompt=create or "Create for free"). */
-  created: boolean;
-}
+export type PendingSignIn = SignInProgress | DecoyConfirmation;
 
 /**
  * A sign-up with an email that already belongs to a profile: nothing was

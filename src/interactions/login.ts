@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionEnvironment } from './environment.js';
-import { completeSignIn } from './complete-sign-in.js';
+import { firstFactor, proceed } from './sign-in-steps.js';
 import { type Interaction } from './interaction-kit.js';
 import { formField } from '../views/form-fields.js';
 import { personActor } from '../operations/request-actor.js';
@@ -45,7 +45,7 @@ export function registerLogin(router: Router, env: InteractionEnvironment): void
       return renderLogin(ctx, env, interaction, { identifier, errorKey: 'login.password_missing', invalid: 'password' }, 400);
     }
     const result = await context.services.profiles.signIn({ identifier, password, clientId: String(interaction.params.client_id) }, personActor(ctx));
-    if (result.ok) return completeSignIn(ctx, env, interaction, result.profile, { amr: ['pwd'], created: false });
+    if (result.ok) return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, ['pwd']));
     const { status, messageKey } = PROFILE_PROBLEMS[result.problem];
     if (result.retryAfterSeconds) ctx.set('Retry-After', String(result.retryAfterSeconds));
     const invalid = result.problem === 'identifier-invalid' ? 'identifier' : result.problem === 'wrong-credentials' ? 'password' : undefined;

@@ -4,9 +4,9 @@ import { accountIdOf, skipsConsent } from '../oidc/client-kind.js';
 import type { Csrf } from '../security/csrf.js';
 import { formParser } from '../views/form-fields.js';
 import { grantConsent, registerConsent, renderConsent } from './consent.js';
-import { registerEmailConfirmation, renderEmailConfirmation } from './email-confirmation.js';
+import { emailConfirmation, registerEmailConfirmation, renderEmailConfirmation } from './steps/email-confirmation.js';
 import type { InteractionEnvironment } from './environment.js';
-import { createInteractionKit, displayName } from './interaction-kit.js';
+import { createInteractionKit, displayName, isDecoy } from './interaction-kit.js';
 import { registerLogin, renderLogin } from './login.js';
 import { registerRecovery } from './recovery.js';
 import { registerSignUp } from './sign-up.js';
@@ -19,6 +19,8 @@ export function createInteractionRouter(context: NetidContext, csrf: Csrf): Rout
     context,
     kit: createInteractionKit(provider, views, csrf),
     forms: formParser(),
+    // What a sign-in passes after its first factor, in this order.
+    steps: [emailConfirmation],
   };
   const signUp = registerSignUp(router, env);
 
@@ -26,7 +28,9 @@ export function createInteractionRouter(context: NetidContext, csrf: Csrf): Rout
     const interaction = await env.kit.load(ctx);
     if (!interaction) return;
     const pending = env.kit.pending(interaction);
-    if (pending) return renderEmailConfirmation(ctx, env, interaction, pending);
+    if (pending && isDecoy(pending)) return renderEmailConfirmation(ctx, env, interaction, pending);
+    const step = pending && env.steps.find((candidate) => candidate.name === pending.current);
+    if (pending && step) return step.render(ctx, env, interaction, pending);
 
     const client = await provider.Client.find(String(interaction.params.client_id));
     switch (interaction.prompt.name) {

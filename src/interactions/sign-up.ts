@@ -11,6 +11,7 @@ import { localeOf } from '../views/render.js';
 import { startDecoy } from './decoy-code.js';
 import type { InteractionEnvironment } from './environment.js';
 import { type Interaction } from './interaction-kit.js';
+import { firstFactor, proceed } from './sign-in-steps.js';
 
 const SIGN_UPS_PER_ADDRESS_PER_HOUR = 20;
 
@@ -80,11 +81,9 @@ export function registerSignUp(router: Router, env: InteractionEnvironment) {
     const invited = (await invitedAddress(ctx)) === normaliseEmail(values.email);
     const result = await context.services.profiles.signUp({ ...values, password: formField(ctx, 'password') }, { locale, actor: personActor(ctx), invited });
     if (!result.ok) return renderSignUp(ctx, interaction, values, result.fields as SignUpErrors, 400);
+    if (result.outcome === 'created') return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, ['pwd'], true));
     // A taken email goes on to a confirmation step like a new one: the answer must not tell who is registered.
-    await kit.remember(
-      interaction,
-      result.outcome === 'created' ? { profileId: result.profile.id, amr: ['pwd'], created: true } : startDecoy(result.email),
-    );
+    await kit.remember(interaction, startDecoy(result.email));
     ctx.redirect(`/interaction/${interaction.uid}`);
   });
 

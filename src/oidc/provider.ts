@@ -9,6 +9,7 @@ import type { Sealer } from '../security/sealing.js';
 import type { Views } from '../views/render.js';
 import { createModelStorage } from './adapter.js';
 import { reasonOf } from './backchannel-logout.js';
+import { ACR } from './authentication-context.js';
 import { accountIdOf } from './client-kind.js';
 import { profileClaims, SCOPE_CLAIMS } from './claims.js';
 import { loadExistingGrant } from './grants.js';
@@ -21,8 +22,6 @@ import { resourceServerInfo } from './resource-server-info.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
 import { TOKEN_LIFETIMES } from './token-lifetimes.js';
 
-/** Authentication context classes NetID asserts in `acr`. */
-export const ACR = { password: 'urn:netid:acr:password' } as const;
 
 export interface ProviderDependencies {
   issuer: string;

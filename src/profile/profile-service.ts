@@ -105,6 +105,8 @@ export function createProfileService(deps: ProfileServiceDependencies) {
     signUp: (input: SignUpInput, request: Parameters<typeof signUp>[2]) => signUp(deps, input, request),
     confirmEmail: (profileId: string, code: string, actor: Actor) => confirmEmail(deps, profileId, code, actor),
     sendEmailConfirmation: (profile: Profile & { email: string }, locale: string) => sendEmailConfirmation(deps, profile, locale),
+    /** Whether a code confirming the profile's email is on its way and still good. */
+    awaitsEmailConfirmation: async (profileId: string) => Boolean(await deps.queries.codes.pendingTarget({ profileId, purpose: 'confirm-email' })),
     updateNames: (profileId: string, names: NamesInput, propagate: boolean, actor: Actor) => updateProfileNames(deps, profileId, names, propagate, actor),
     setPhoto: (profileId: string, upload: Buffer, actor: Actor) => setProfilePhoto(deps, profileId, upload, actor),
     findPhoto: (photo: string, size: number) => deps.queries.photos.find(photo, size),

@@ -55,7 +55,7 @@ describe.each(backends)('protocol features a relying party relies on (%s)', (bac
     }
   });
 
-  test('a service client gets a token by client_credentials; an account client may not', async () => {
+  test('a service client gets a token by client_credentials, an account client too (for its management API), a client registered without the grant may not', async () => {
     const service = await createTestClient(netid.context, { name: 'Reporting service', grantTypes: ['client_credentials'] });
     const serviceClient = await discoverAsClient(netid.issuer, service.clientId, service.clientSecret);
     const tokens = await oidc.clientCredentialsGrant(serviceClient);
@@ -66,7 +66,10 @@ describe.each(backends)('protocol features a relying party relies on (%s)', (bac
       client_id: service.clientId,
     });
 
-    await expect(oidc.clientCredentialsGrant(client)).rejects.toMatchObject({ error: 'unauthorized_client' });
+    expect((await oidc.clientCredentialsGrant(client, { resource: `${netid.issuer}/api`, scope: 'account:admin' })).token_type).toBe('bearer');
+    const web = await createTestClient(netid.context, { name: 'Web app', redirectUris: ['https://web.example.test/cb'] });
+    const webClient = await discoverAsClient(netid.issuer, web.clientId, web.clientSecret);
+    await expect(oidc.clientCredentialsGrant(webClient)).rejects.toMatchObject({ error: 'unauthorized_client' });
   });
 
   test("one account cannot introspect another account's token, but introspects its own", async () => {

@@ -1,0 +1,98 @@
+import type { Context } from 'koa';
+import type { Profile } from '../db/profiles.js';
+import { acrFor } from '../oidc/authentication-context.js';
+import type { InteractionEnvironment } from './environment.js';
+import type { Interaction } from './interaction-kit.js';
+
+/** The steps a sign-in may have to pass after its first factor. */
+export type StepName = 'email-confirmation';
+
+/**
+ * A sign-in in progress once its first factor (a password, an upstream
+ * identity, a passkey) is done: whose it is, what has been proven so far
+ * (RFC 8176 `amr` values), which steps are passed and which one is current.
+ * Kept on the interaction, so any instance can serve the next request.
+ */
+export interface SignInProgress {
+  profileId: string;
+  amr: string[];
+  /** The profile was created during this sign-in (prompt=create or "Create for free"). */
+  created: boolean;
+  passed: StepName[];
+  /** The step the person is at; undefined until one is due. */
+  current?: StepName | undefined;
+}
+
+/** What a step knows when deciding whether it is due. */
+export interface StepSituation {
+  profile: Profile;
+  progress: SignInProgress;
+  interaction: Interaction;
+}
+
+/** One step of a sign-in, in a module of its own (src/interactions/steps). */
+export interface SignInStep {
+  name: StepName;
+  /** Whether this sign-in must pass this step, judged from the profile, what was proven and the request. */
+  due(situation: StepSituation, env: InteractionEnvironment): boolean | Promise<boolean>;
+  /** Called once, as the step becomes current: sends a code, say. */
+  begin?(ctx: Context, env: InteractionEnvironment, situation: StepSituation): Promise<void>;
+  /** Shows the step's page for the current sign-in. */
+  render(ctx: Context, env: InteractionEnvironment, interaction: Interaction, progress: SignInProgress): Promise<void>;
+}
+
+/**
+ * Moves a sign-in on: to the first step that is due and not yet passed, in
+ * the order of `env.steps` (decided in one place, src/interactions/router.ts), or, when none
+ * is, hands the login to oidc-provider with what was proven. Every way in
+ * ends here; a profile blocked by an operator gets no further.
+ */
+export async function proceed(
+  ctx: Context,
+  env: InteractionEnvironment,
+  interaction: Interaction,
+  profile: Profile,
+  progress: SignInProgress,
+): Promise<void> {
+  if (profile.blocked_at) {
+    return env.kit.finish(ctx, { error: 'access_denied', error_description: 'the profile is blocked' });
+  }
+  for (const step of env.steps) {
+    if (progress.passed.includes(step.name)) continue;
+    const situation = { profile, progress, interaction };
+    if (!(await step.due(situation, env))) continue;
+    await step.begin?.(ctx, env, situation);
+    await env.kit.remember(interaction, { ...progress, current: step.name });
+    ctx.redirect(`/interaction/${interaction.uid}`);
+    return;
+  }
+  await env.kit.remember(interaction, undefined);
+  await env.kit.finish(ctx, {
+    login: { accountId: profile.id, acr: acrFor(progress.amr), amr: progress.amr, remember: true },
+    // Sign-up answers a prompt=create request (OpenID Connect "Initiating User Registration").
+    ...(progress.created ? { create: {} } : {}),
+  });
+}
+
+/** Marks the current step passed, with what it proved, and moves on. */
+export async function passStep(
+  ctx: Context,
+  env: InteractionEnvironment,
+  interaction: Interaction,
+  profile: Profile,
+  progress: SignInProgress,
+  proved: string[] = [],
+): Promise<void> {
+  const passed: SignInProgress = {
+    ...progress,
+    passed: [...progress.passed, ...(progress.current ? [progress.current] : [])],
+    amr: [...new Set([...progress.amr, ...proved])],
+    current: undefined,
+  };
+  return proceed(ctx, env, interaction, profile, passed);
+}
+
+/** The first factor is done: the sign-in begins its steps with what it proved. */
+export function firstFactor(profile: Profile, amr: string[], created = false): SignInProgress {
+  return { profileId: profile.id, amr, created, passed: [] };
+}
