@@ -81,8 +81,10 @@ export function openIdProvider(settings: ProviderSettings, callbackUrl: string, 
       profile.clientAuthentication ?? (settings.clientSecret ? client.ClientSecretPost(settings.clientSecret) : client.None()),
       {
         [client.customFetch]: upstreamFetch(`${profile.server.replace(/\/$/, '')}/.well-known/openid-configuration`, { ...settings.endpoints, discovery }),
-        // Plain http only where configuration allowed it: a stand-in on this machine (src/config/federation-environment.ts).
-        execute: insecure ? [client.allowInsecureRequests] : [],
+        // openid-client trusts an ID token from the token endpoint on TLS alone (OpenID Connect Core 3.1.3.7 allows it);
+        // NetID checks its signature against the provider's JWKS as well. Plain http only where configuration allowed
+        // it: a stand-in on this machine (src/config/federation-environment.ts).
+        execute: [client.enableNonRepudiationChecks, ...(insecure ? [client.allowInsecureRequests] : [])],
         timeout: 10,
       },
     );
