@@ -23,10 +23,11 @@ export type FederationProblem = 'provider-unknown' | 'unavailable' | 'state-inva
 /** What a person reads for each problem of a round trip; each returns them to where they started, never to a server error. */
 export const FEDERATION_PROBLEMS: ProblemTable<FederationProblem> = {
   'provider-unknown': { status: 404, messageKey: 'federation.unknown' },
-  unavailable: { status: 502, messageKey: 'federation.unavailable' },
+  unavailable: { status: 503, messageKey: 'federation.unavailable' },
   'state-invalid': { status: 400, messageKey: 'federation.state_invalid' },
   denied: { status: 400, messageKey: 'federation.denied' },
-  'upstream-failed': { status: 502, messageKey: 'federation.failed' },
+  // A refused answer is as often a forgery or a misconfiguration as the provider's fault: not a server error of NetID's.
+  'upstream-failed': { status: 400, messageKey: 'federation.failed' },
   throttled: { status: 429, messageKey: 'federation.throttled' },
 };
 
