@@ -337,4 +337,18 @@ describe.each(backends)('signing in with social login providers (%s)', (backend)
       expect(await netid.context.services.profiles.listIdentities(profileId)).toEqual([]);
     });
   });
+  // Last: it leaves this test's client address throttled.
+  test('answers with states nobody sent are limited per client address', async () => {
+    const browser = agent();
+    const login = await browser.page(`${netid.issuer}/network`);
+    const uid = /\/interaction\/([^/?]+)/.exec(login.url)![1]!;
+    let refused: AgentPage | undefined;
+    for (let attempt = 0; attempt < 25 && !refused; attempt++) {
+      const page = await browser.page(`${netid.issuer}/federation/google/callback?code=x&state=i.${uid}.${String(attempt).padStart(43, 'A')}`);
+      if (page.status === 429) refused = page;
+      else expect(alertsOn(page)).toBe(en['federation.state_invalid']);
+    }
+    expect(refused).toBeDefined();
+    expect(alertsOn(refused!)).toMatch(/^Too many sign-ins with other services were started from your network\. Wait \d+ minutes before you try again\.$/);
+  });
 });
