@@ -5,14 +5,16 @@ import { cleanEmail, cleanText, splitName, type FederationProvider } from './pro
 /**
  * Any other OpenID Connect provider an operator configures
  * (FEDERATION_OIDC_<NAME>_*): the ID token's claims, completed from the
- * userinfo endpoint where the provider has one. The email counts as
+ * userinfo endpoint, where the provider has one, when the ID token has no
+ * email or no name. The email counts as
  * confirmed only with `email_verified: true`.
  */
 export function genericOpenIdProvider(settings: ProviderSettings, callbackUrl: string): FederationProvider {
   return openIdProvider(settings, callbackUrl, {
     server: settings.issuer!,
     scope: settings.scope ?? 'openid email profile',
-    readUserinfo: true,
+    // A round trip less when the ID token already says everything NetID keeps.
+    readUserinfo: (claims) => claims.email === undefined || (claims.given_name === undefined && claims.name === undefined),
     map: ({ claims, userinfo }) => {
       const said = { ...userinfo, ...claims };
       const fallback = splitName(said.name);

@@ -17,8 +17,8 @@ export interface OpenIdProfile {
   clientAuthentication?: client.ClientAuth;
   /** Runs before each token request (Apple renews its client secret). */
   beforeTokenRequest?(): Promise<void>;
-  /** Whether to read the userinfo endpoint too, for what the ID token leaves out. */
-  readUserinfo?: boolean;
+  /** Whether the userinfo endpoint should be read too, for what this ID token leaves out. */
+  readUserinfo?: (claims: client.IDToken) => boolean;
   /** The provider's words, mapped to NetID's. */
   map(answer: OpenIdAnswer): UpstreamIdentity;
 }
@@ -92,7 +92,8 @@ export function openIdProvider(settings: ProviderSettings, callbackUrl: string, 
       (async () => {
         const claims = tokens.claims();
         if (!claims) throw new Error('the provider sent no ID token');
-        const userinfo = profile.readUserinfo && config.serverMetadata().userinfo_endpoint ? await client.fetchUserInfo(config, tokens.access_token, claims.sub) : undefined;
+        const wanted = profile.readUserinfo?.(claims) && config.serverMetadata().userinfo_endpoint;
+        const userinfo = wanted ? await client.fetchUserInfo(config, tokens.access_token, claims.sub) : undefined;
         return profile.map({ claims, userinfo, form: (req as StrategyRequest).body });
       })().then((identity) => done(null, identity), (error: unknown) => done(error));
     };

@@ -16,7 +16,7 @@ export interface StandIns {
   apple: OidcStandIn;
   office365: OidcStandIn;
   liveid: OidcStandIn;
-  /** A generic OpenID Connect provider, configured as FEDERATION_OIDC_ACME_*. */
+  /** A generic OpenID Connect provider, configured as FEDERATION_OIDC_ACME_*, whose ID tokens carry no more than `sub`: the rest is in userinfo. */
   acme: OidcStandIn;
   facebook: OAuth2StandIn;
   twitter: OAuth2StandIn;
@@ -80,7 +80,7 @@ export async function startStandIns(netidPort: number): Promise<StandIns> {
     });
   const office365 = await microsoft(ORGANIZATION_TENANT, 'office365');
   const liveid = await microsoft(CONSUMERS_TENANT, 'liveid');
-  const acme = await startOidcStandIn({ clientId: 'acme-client', clientSecret: 'acme-secret', redirectUri: callback('acme') });
+  const acme = await startOidcStandIn({ clientId: 'acme-client', clientSecret: 'acme-secret', redirectUri: callback('acme'), claimsInUserinfoOnly: true });
   const facebook = await startOAuth2StandIn({ flavour: 'facebook', clientId: 'facebook-app', clientSecret: 'facebook-secret', redirectUri: callback('facebook') });
   const twitter = await startOAuth2StandIn({ flavour: 'twitter', clientId: 'twitter-client', clientSecret: 'twitter-secret', redirectUri: callback('twitter') });
 
