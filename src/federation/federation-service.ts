@@ -13,8 +13,6 @@ import type { FederationRegistry } from './registry.js';
 
 /** How long a person has at the provider before the round trip is forgotten. */
 const REQUEST_TTL_SECONDS = 10 * 60;
-/** Round trips one client address may start in an hour: people retry, scripts loop. */
-const STARTS_PER_ADDRESS_PER_HOUR = 60;
 /** Answers with a state NetID does not know, per client address in 15 minutes, before it stops listening. */
 const REFUSED_STATES_PER_ADDRESS = 20;
 
@@ -73,9 +71,14 @@ export interface FederationServiceDependencies {
  * state bound to what started it; `finish` takes the provider's answer, once,
  * for the same sign-in or browser only, and gives the identity the provider
  * vouches for. What a person may then do with it is the profile's rules.
+ *
+ * Starting one is not limited: it costs what any authorization request costs
+ * (a row that expires), and many people behind one address (an office) sign
+ * in with the same provider every morning. What could be guessed, an answer's
+ * state, is: answers with states NetID does not know are counted per address.
+ * Profiles made through a provider count against the sign-up limit.
  */
 export function createFederationService(deps: FederationServiceDependencies) {
-  const starts = createAttemptCounter(deps.db, 'federation-start', 60 * 60);
   const refusedStates = createAttemptCounter(deps.db, 'federation-refused', 15 * 60);
 
   const refusal = (resetAt: number) => {
@@ -90,8 +93,6 @@ export function createFederationService(deps: FederationServiceDependencies) {
     async begin(providerId: string, binding: FederationBinding, actor: Actor): Promise<Outcome<{ url: string }, FederationProblem>> {
       const provider = deps.registry.find(providerId);
       if (!provider) return refuse('provider-unknown');
-      const started = await starts.record(actor.ip ?? '');
-      if (started.attempts > STARTS_PER_ADDRESS_PER_HOUR) return refusal(started.resetAt);
       const state = newState(binding);
       const checks: Checks = {};
       let url: string;
