@@ -36,6 +36,12 @@ export interface OidcStandInOptions {
   withoutIssParameter?: boolean;
   /** Checks the client secret NetID sends at the token endpoint (Apple's signed JWT) and answers whether to accept it. */
   checkClientSecret?: (secret: string) => Promise<boolean>;
+  /** Like many providers, put the scope's claims in userinfo only, not in the ID token (OpenID Connect Core 5.4). */
+  claimsInUserinfoOnly?: boolean;
+  /** A fixed port (the benchmark names it in NetID's configuration before the stand-in starts). */
+  port?: number;
+  /** Who signs in, decided per request (the benchmark's virtual users say who they are in a header); `next` otherwise. */
+  personFor?: (ctx: Context) => UpstreamPerson | undefined;
   /** Apple: post the `user` field with the person's name along with the code. */
   postUserField?: boolean;
 }
@@ -79,7 +85,7 @@ async function signingKey(): Promise<JWK> {
  */
 export async function startOidcStandIn(options: OidcStandInOptions): Promise<OidcStandIn> {
   const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const browserOrigin = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const issuer = options.issuer ?? browserOrigin;
@@ -100,7 +106,7 @@ export async function startOidcStandIn(options: OidcStandInOptions): Promise<Oid
     ],
     jwks: { keys: [published] },
     claims: { openid: ['sub', 'tid', 'oid', 'xms_edov'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'name', 'picture'] },
-    conformIdTokenClaims: false,
+    conformIdTokenClaims: options.claimsInUserinfoOnly === true,
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false }, userinfo: { enabled: true } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
@@ -179,7 +185,7 @@ export async function startOidcStandIn(options: OidcStandInOptions): Promise<Oid
 
   async function answerInteraction(ctx: Context): Promise<void> {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    const answer = standIn.next;
+    const answer = options.personFor?.(ctx) ?? standIn.next;
     if ('error' in answer) {
       await provider.interactionFinished(ctx.req, ctx.res, { error: answer.error, error_description: 'the stand-in was told to refuse' });
       ctx.respond = false;
