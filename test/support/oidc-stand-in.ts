@@ -5,6 +5,7 @@ import Koa, { type Context, type Next } from 'koa';
 import mount from 'koa-mount';
 import Provider, { type Configuration } from 'oidc-provider';
 import sharp from 'sharp';
+import { withBody } from '../../src/oidc/request-body.js';
 
 /** Who the stand-in signs in at its next authorization request, or what it answers instead. */
 export interface UpstreamPerson {
@@ -71,6 +72,37 @@ export interface OidcStandIn {
   stop(): Promise<void>;
 }
 
+/** What the stand-in keeps (sessions, interactions, codes, tokens), in memory, for as long as it runs. */
+function memoryStorage() {
+  const store = new Map<string, Record<string, unknown>>();
+  return class StandInStorage {
+    constructor(private readonly model: string) {}
+    private key = (id: string) => `${this.model}:${id}`;
+    async upsert(id: string, payload: Record<string, unknown>) {
+      store.set(this.key(id), payload);
+    }
+    async find(id: string) {
+      return store.get(this.key(id));
+    }
+    async findByUid(uid: string) {
+      return [...store.entries()].find(([key, payload]) => key.startsWith(`${this.model}:`) && payload.uid === uid)?.[1];
+    }
+    async findByUserCode() {
+      return undefined;
+    }
+    async consume(id: string) {
+      const payload = store.get(this.key(id));
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string) {
+      store.delete(this.key(id));
+    }
+    async revokeByGrantId(grantId: string) {
+      for (const [key, payload] of store) if (payload.grantId === grantId) store.delete(key);
+    }
+  };
+}
+
 async function signingKey(): Promise<JWK> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   return { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: `k${Math.random().toString(36).slice(2, 10)}` };
@@ -94,6 +126,7 @@ export async function startOidcStandIn(options: OidcStandInOptions): Promise<Oid
   const forged = await signingKey();
 
   const configuration: Configuration = {
+    adapter: memoryStorage(),
     clients: [
       {
         client_id: options.clientId,
@@ -108,6 +141,8 @@ export async function startOidcStandIn(options: OidcStandInOptions): Promise<Oid
     claims: { openid: ['sub', 'tid', 'oid', 'xms_edov'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'name', 'picture'] },
     conformIdTokenClaims: options.claimsInUserinfoOnly === true,
     pkce: { required: () => true },
+    // Lifetimes of its own, so oidc-provider does not remind of its defaults on every start.
+    ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 3600, Grant: 3600 },
     features: { devInteractions: { enabled: false }, userinfo: { enabled: true } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(_ctx, sub) {
@@ -206,7 +241,9 @@ export async function startOidcStandIn(options: OidcStandInOptions): Promise<Oid
     const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
     const accepted = await options.checkClientSecret!(form.get('client_secret') ?? '');
     form.set('client_secret', accepted ? options.clientSecret : 'refused');
-    ctx.request.body = Object.fromEntries(form);
+    const body = Buffer.from(form.toString());
+    ctx.req.headers['content-length'] = String(body.length);
+    ctx.req = withBody(ctx.req, body);
   }
 
   async function tamperWith(ctx: Context, tamper: IdTokenTamper): Promise<void> {
