@@ -54,6 +54,20 @@ const newState = (binding: FederationBinding) =>
 /** Only a hash of the state is stored: a copy of the table cannot be used to answer for anyone. */
 const hashOf = (state: string) => createHash('sha256').update(state).digest('base64url');
 
+/**
+ * Why a round trip failed, for the log: the messages and codes down the chain
+ * of causes, and nothing else. The errors carry the provider's answer, ID
+ * token claims included (a person's email and names), which the log must not.
+ */
+export function reasonOf(error: unknown): string {
+  const reasons: string[] = [];
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    reasons.push(typeof code === 'string' ? `${cause.message} (${code})` : cause.message);
+  }
+  return reasons.join(': ') || String(error);
+}
+
 const sameBinding = (a: FederationBinding, b: FederationBinding) =>
   'interactionUid' in a ? 'interactionUid' in b && a.interactionUid === b.interactionUid : 'profileId' in b && a.profileId === b.profileId && a.sessionId === b.sessionId;
 
@@ -99,7 +113,7 @@ export function createFederationService(deps: FederationServiceDependencies) {
       try {
         url = await provider.authorizationUrl(state, checks);
       } catch (error) {
-        deps.logger.warn({ err: error, provider: providerId }, 'social login provider could not be reached');
+        deps.logger.warn({ provider: providerId, reason: reasonOf(error) }, 'social login provider could not be reached');
         return refuse('unavailable');
       }
       await deps.queries.federationRequests.insert(hashOf(state), { provider: providerId, binding, checksSealed: deps.sealer.seal(JSON.stringify(checks)) }, REQUEST_TTL_SECONDS);
@@ -124,7 +138,7 @@ export function createFederationService(deps: FederationServiceDependencies) {
         return ok({ identity });
       } catch (error) {
         const denied = error instanceof UpstreamFailure && error.kind === 'denied';
-        if (!denied) deps.logger.warn({ err: error instanceof UpstreamFailure ? (error.cause ?? error) : error, provider: providerId }, 'social login answer refused');
+        if (!denied) deps.logger.warn({ provider: providerId, reason: reasonOf(error) }, 'social login answer refused');
         await deps.queries.audit.record({ kind: denied ? 'federation.denied' : 'federation.failed', actor, detail: { provider: providerId } });
         return refuse(denied ? 'denied' : 'upstream-failed');
       }

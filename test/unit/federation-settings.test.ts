@@ -3,7 +3,7 @@ import { describe, expect, test } from '@jest/globals';
 import { decodeJwt, decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { ConfigError, loadConfig } from '../../src/config/environment.js';
 import { appleClientSecret } from '../../src/federation/apple-client-secret.js';
-import { routeOfState } from '../../src/federation/federation-service.js';
+import { reasonOf, routeOfState } from '../../src/federation/federation-service.js';
 import { isSpecialUseAddress } from '../../src/federation/photo-download.js';
 
 function problemsWith(env: NodeJS.ProcessEnv): string[] {
@@ -151,4 +151,14 @@ describe("the photo download's guard", () => {
     (address) => expect(isSpecialUseAddress(address)).toBe(true),
   );
   test.each(['142.250.74.78', '2a00:1450:4001:82b::200e', '::ffff:142.250.74.78'])('allows %s', (address) => expect(isSpecialUseAddress(address)).toBe(false));
+});
+
+describe('what the log says about a failed round trip', () => {
+  test('the messages and codes down the causes, never the claims an error carries', () => {
+    const inner = Object.assign(new Error('unexpected JWT "aud" (audience) claim value'), { code: 'OAUTH_JWT_CLAIM_COMPARISON', claims: { email: 'ann@example.test' } });
+    const outer = new Error('the provider\'s answer was refused', { cause: new Error('unexpected JWT claim value encountered', { cause: inner }) });
+    const reason = reasonOf(outer);
+    expect(reason).toBe('the provider\'s answer was refused: unexpected JWT claim value encountered: unexpected JWT "aud" (audience) claim value (OAUTH_JWT_CLAIM_COMPARISON)');
+    expect(reason).not.toContain('ann@example.test');
+  });
 });
