@@ -17,6 +17,7 @@ import { OptionsError, parseOptions, USAGE, type BenchOptions } from './options.
 import { formatReport, reportJson, type BenchReport, type ScenarioResult } from './report.js';
 import { clientCredentials } from './scenarios/client-credentials.js';
 import { discovery } from './scenarios/discovery.js';
+import { federatedSignin } from './scenarios/federated-signin.js';
 import { introspection } from './scenarios/introspection.js';
 import { jwks } from './scenarios/jwks.js';
 import { passwordSignin } from './scenarios/password-signin.js';
@@ -34,6 +35,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   userinfo,
   refresh_token: refreshToken,
   password_signin: passwordSignin,
+  federated_signin: federatedSignin,
   discovery,
   jwks: jwks,
 };

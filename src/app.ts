@@ -10,6 +10,7 @@ import { createApiRouter } from './api/api-router.js';
 import type { NetidContext } from './context.js';
 import { createDevOutboxRouter } from './delivery/dev-outbox-page.js';
 import { createDemoRouter } from './demo/relying-party.js';
+import { createFederationCallbackRouter } from './federation/callback-router.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { browserPostAsGet } from './oidc/browser-post.js';
 import { publishedDocumentCaching } from './oidc/published-documents.js';
@@ -66,12 +67,14 @@ export function createOwnPages(context: NetidContext): OwnPages {
   });
 
   const site = new Router();
-  const stylesheet = fs.readFileSync(path.join(VIEWS_DIRECTORY, 'assets', 'netid.css'));
-  site.get('/assets/netid.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = stylesheet;
-  });
+  for (const [file, type] of [['netid.css', 'text/css'], ['federation-continue.js', 'text/javascript']] as const) {
+    const asset = fs.readFileSync(path.join(VIEWS_DIRECTORY, 'assets', file));
+    site.get(`/assets/${file}`, (ctx) => {
+      ctx.type = type;
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.body = asset;
+    });
+  }
   // The network profile is what a person comes for; relying parties find the rest by discovery.
   site.get('/', (ctx) => ctx.redirect('/network'));
 
@@ -82,6 +85,7 @@ export function createOwnPages(context: NetidContext): OwnPages {
     site,
     createPhotosRouter(context.queries.photos),
     createInteractionRouter(context, csrf),
+    createFederationCallbackRouter(context.services.federation, views),
     networkSession.routes(views),
     createNetworkRouter(context, csrf, networkSession),
   ];
@@ -102,7 +106,7 @@ export function createOwnPages(context: NetidContext): OwnPages {
     segments.add(segment);
   }
   const isOwnPage = (requestPath: string) => segments.has(/^\/([^/]*)/.exec(requestPath)?.[1] ?? '');
-  const withPageHeaders = new Set(['interaction', 'network', 'demo', 'dev']);
+  const withPageHeaders = new Set(['interaction', 'network', 'demo', 'dev', 'federation']);
 
   // The routers add `params` to the context they are given, hence its open type.
   const pages: Middleware<DefaultState, any>[] = [

@@ -8,6 +8,9 @@ import type { Config } from './config/environment.js';
 import type { AuditFilter, StoredAuditEvent } from './db/audit.js';
 import { assertDatabaseReachable, createDatabase, databaseOptions, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrations.js';
+import { createFederationService, type FederationService } from './federation/federation-service.js';
+import { createPhotoDownload } from './federation/photo-download.js';
+import { createFederationRegistry } from './federation/registry.js';
 import type { Page } from './db/profiles.js';
 import { createQueries, createQueryCaches, type Queries } from './db/queries.js';
 import { backchannelLogoutsSettled, notifyBackchannelLogout } from './oidc/backchannel-logout.js';
@@ -38,6 +41,8 @@ export interface NetidServices {
   clients: ClientService;
   resourceServers: ResourceServerService;
   keys: KeyService;
+  /** Round trips to social-login providers; what an identity may do is the profiles' rules. */
+  federation: FederationService;
   audit: { list(filter: AuditFilter, page: { limit: number; after?: string | undefined }): Promise<Page<StoredAuditEvent>> };
 }
 
@@ -145,9 +150,18 @@ export async function createNetidContext(config: Config, logger: Logger, options
         notices: createExistingProfileNotices(db),
         limits,
         metrics,
+        downloadPhoto: createPhotoDownload({ allowPrivateNetworks: config.allowPrivateNetworks }),
       }),
       resourceServers: createResourceServerService({ queries }),
       keys: createKeyService({ keys, queries }),
+      federation: createFederationService({
+        registry: createFederationRegistry(config.federation, config.issuer),
+        queries,
+        db,
+        sealer,
+        logger,
+        metrics,
+      }),
       audit: { list: (filter, page) => queries.audit.list(filter, page) },
     };
     provider = createProvider({

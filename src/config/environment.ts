@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../oidc/signing-keys.js';
+import { loadFederationSettings, type ProviderSettings } from './federation-environment.js';
 
 /** Thrown when the environment cannot start NetID; each line says what to change. */
 export class ConfigError extends Error {
@@ -157,6 +158,8 @@ export interface Config {
    * port with the bearer `token`; with neither, /metrics is not served at all.
    */
   metrics: { port: number | undefined; host: string; token: string | undefined };
+  /** Social-login providers configured with credentials, in the order the sign-in screen offers them. */
+  federation: ProviderSettings[];
   /** Settings that work but are probably not what the operator meant; logged loudly at start. */
   warnings: string[];
   delivery: {
@@ -216,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !e.SMTP_URL) {
     problems.push('SMTP_URL is required in production: sign-up and recovery send one-time codes by email');
   }
+  const federation = loadFederationSettings(env, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: e.MIGRATE_ON_START ?? !production,
     demoData: e.DEMO_DATA ?? !production,
     proxyHops: e.TRUST_PROXY,
+    federation,
     warnings,
     allowPrivateNetworks: e.OUTGOING_PRIVATE_NETWORKS === 'allow',
     logLevel: e.LOG_LEVEL,

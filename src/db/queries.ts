@@ -10,7 +10,9 @@ import { createAuditQueries } from './audit.js';
 import { createVersionedCache } from './cached-by-version.js';
 import { createClientQueries, type ClientCache, type ClientMetadata } from './clients.js';
 import { afterCommit, isTransaction, type Database } from './database.js';
+import { createFederationRequestQueries } from './federation-requests.js';
 import { createIdempotencyQueries } from './idempotency.js';
+import { createIdentityQueries } from './identities.js';
 import { createInvitationQueries } from './invitations.js';
 import { createMembershipQueries } from './memberships.js';
 import { createPhotoQueries } from './photos.js';
@@ -52,6 +54,8 @@ function build(db: Database, environment: QueryEnvironment, root: Database) {
     photos: createPhotoQueries(db),
     sessions: createSessionQueries(db),
     invitations: createInvitationQueries(db),
+    identities: createIdentityQueries(db),
+    federationRequests: createFederationRequestQueries(db),
     idempotency: createIdempotencyQueries(db, environment.sealer),
     codes: {
       issue: (request: CodeRequest) => codes.issue(request, db),

@@ -22,6 +22,7 @@ export async function renderLogin(
       csrf: env.kit.csrfToken(ctx),
       clientName: await env.kit.clientName(interaction),
       identifier: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
+      providers: env.context.services.federation.providers(),
       ...extra,
     },
     status,

@@ -6,6 +6,7 @@ import { formParser } from '../views/form-fields.js';
 import { grantConsent, registerConsent, renderConsent } from './consent.js';
 import { emailConfirmation, registerEmailConfirmation, renderEmailConfirmation } from './steps/email-confirmation.js';
 import type { InteractionEnvironment } from './environment.js';
+import { registerFederation } from './federation.js';
 import { createInteractionKit, displayName, isDecoy } from './interaction-kit.js';
 import { registerLogin, renderLogin } from './login.js';
 import { registerRecovery } from './recovery.js';
@@ -67,5 +68,6 @@ export function createInteractionRouter(context: NetidContext, csrf: Csrf): Rout
   registerEmailConfirmation(router, env);
   registerConsent(router, env);
   registerRecovery(router, env);
+  registerFederation(router, env);
   return router;
 }

@@ -13,12 +13,14 @@ import type { InteractionEnvironment } from './environment.js';
 import { type Interaction } from './interaction-kit.js';
 import { firstFactor, proceed } from './sign-in-steps.js';
 
-const SIGN_UPS_PER_ADDRESS_PER_HOUR = 20;
+export const SIGN_UPS_PER_ADDRESS_PER_HOUR = 20;
+/** The counter of sign-ups per client address, shared with sign-ups through a provider (federation.ts). */
+export const SIGN_UP_COUNTER = 'signup-address';
 
 /** "Create for free" inside a sign-in, or for a `prompt=create` request. */
 export function registerSignUp(router: Router, env: InteractionEnvironment) {
   const { context, kit } = env;
-  const attempts = createAttemptCounter(context.db, 'signup-address', 60 * 60);
+  const attempts = createAttemptCounter(context.db, SIGN_UP_COUNTER, 60 * 60);
 
   /** The address the person was invited at, when they came through an invitation's link that is still open. */
   const invitedAddress = async (ctx: Context) => {
@@ -43,6 +45,7 @@ export function registerSignUp(router: Router, env: InteractionEnvironment) {
         clientName: await kit.clientName(interaction),
         values: { ...(invited && !invited.startsWith('+') ? { email: invited } : {}), ...values },
         errors,
+        providers: context.services.federation.providers(),
       },
       status,
     );

@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
+import { deleteExpiredFederationRequests } from '../db/federation-requests.js';
 import { deleteExpiredModels } from '../oidc/adapter.js';
 import { forgetReuseResponses } from '../oidc/refresh-reuse.js';
 import { deleteOldCodes } from '../profile/one-time-codes.js';
 import { deleteExpiredRateLimits } from '../security/rate-limits.js';
 
 /**
- * Periodically deletes expired tokens, sessions, rate-limit counters and one-time
- * codes so the tables stay bounded, and clears the answers refreshes kept for a
- * reuse once its window has passed: they hold live tokens and are no use after it.
+ * Periodically deletes expired tokens, sessions, rate-limit counters, one-time
+ * codes and round trips to social-login providers nobody came back from, so
+ * the tables stay bounded, and clears the answers refreshes kept for a reuse
+ * once its window has passed: they hold live tokens and are no use after it.
  */
 export function startCleanup(db: Database, logger: Logger, intervalSeconds: number): () => Promise<void> {
   if (intervalSeconds <= 0) return async () => {};
@@ -20,7 +22,10 @@ export function startCleanup(db: Database, logger: Logger, intervalSeconds: numb
         const reuseResponses = await forgetReuseResponses(db);
         const limits = await deleteExpiredRateLimits(db);
         const codes = await deleteOldCodes(db);
-        if (models || reuseResponses || limits || codes) logger.info({ models, reuseResponses, limits, codes }, 'expired rows deleted');
+        const federationRequests = await deleteExpiredFederationRequests(db);
+        if (models || reuseResponses || limits || codes || federationRequests) {
+          logger.info({ models, reuseResponses, limits, codes, federationRequests }, 'expired rows deleted');
+        }
       } catch (error) {
         logger.warn({ err: error }, 'cleanup of expired rows failed; will retry');
       } finally {

@@ -10,6 +10,7 @@ import type { NetworkEnvironment } from './network-environment.js';
 import { createNetworkKit } from './network-kit.js';
 import type { NetworkSession } from './network-session.js';
 import { registerPasswordPage } from './password-page.js';
+import { registerSocialPage } from './social-page.js';
 
 /** The network-profile pages under /network, each behind the network session. */
 export function createNetworkRouter(context: NetidContext, csrf: Csrf, session: NetworkSession): Router {
@@ -23,6 +24,7 @@ export function createNetworkRouter(context: NetidContext, csrf: Csrf, session: 
   registerEditProfile(router, env);
   registerContacts(router, env);
   registerPasswordPage(router, env);
+  registerSocialPage(router, env);
   registerDeleteProfile(router, env);
   registerAccountPages(router, env);
   return router;

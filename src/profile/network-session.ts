@@ -16,6 +16,8 @@ export interface NetworkVisitor {
   profile: Profile;
   /** The oidc-provider session the pages ride on; a password change keeps this one. */
   sessionId: string;
+  /** When the person last signed in in this browser (seconds since the epoch). */
+  signedInAt: number | undefined;
 }
 
 /**
@@ -49,7 +51,7 @@ export function createNetworkSession(provider: Provider, profiles: ProfileQuerie
       const session = await provider.Session.get(ctx as never);
       if (!session.accountId) return undefined;
       const profile = await profiles.findById(session.accountId);
-      return profile ? { profile, sessionId: session.jti } : undefined;
+      return profile ? { profile, sessionId: session.jti, signedInAt: session.loginTs } : undefined;
     },
 
     /** Middleware: the visitor in `ctx.state.visitor`, or off to the sign-in screen and back. */
@@ -69,7 +71,7 @@ export function createNetworkSession(provider: Provider, profiles: ProfileQuerie
     routes(views: Views): Router {
       const router = new Router({ prefix: '/network' });
 
-      const startSignIn = (ctx: Context, prompt?: 'create') => {
+      const startSignIn = (ctx: Context, prompt?: 'create' | 'login') => {
         const state = randomBytes(16).toString('base64url');
         const returnTo = safeReturn(ctx.query.return);
         ctx.cookies.set(STATE_COOKIE, `${state}.${Buffer.from(returnTo).toString('base64url')}`, {
@@ -92,7 +94,8 @@ export function createNetworkSession(provider: Provider, profiles: ProfileQuerie
         ctx.redirect(authorization.toString());
       };
 
-      router.get('/sign-in', (ctx) => startSignIn(ctx));
+      // prompt=login: a fresh sign-in, though the browser is signed in (src/profile/recent-sign-in.ts).
+      router.get('/sign-in', (ctx) => startSignIn(ctx, ctx.query.prompt === 'login' ? 'login' : undefined));
       // "Create for free" without a relying party: the same request, asking for the sign-up form (prompt=create).
       router.get('/sign-up', (ctx) => {
         // An invitation's link: the sign-up form starts from the invited address, and the person joins

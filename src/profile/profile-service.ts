@@ -6,16 +6,21 @@ import type { Metrics } from '../operations/metrics.js';
 import type { ProblemTable } from '../outcome.js';
 import type { AttemptCounter, SignInLimits } from '../security/rate-limits.js';
 import type { Actor } from '../db/audit.js';
+import type { Identity } from '../db/identities.js';
 import type { Profile } from '../db/profiles.js';
+import type { PhotoDownload } from '../federation/photo-download.js';
+import type { UpstreamIdentity } from '../federation/provider.js';
 import { changePassword, type PasswordCheck } from './change-password.js';
 import { confirmEmail, sendEmailConfirmation } from './confirm-email.js';
 import { confirmContact, pendingContact, requestContactCode, type ContactKind } from './contacts.js';
 import { connectedAccounts, deleteProfile } from './delete-profile.js';
 import { updateProfileNames, type NamesInput } from './edit-profile.js';
 import { createProfile, searchProfiles, setBlocked, type NewProfileByOperator } from './operator-profiles.js';
+import { connectIdentity, disconnectIdentity, signInWithIdentity, type IdentitySignInRequest } from './identities.js';
 import { setProfilePhoto } from './profile-photo.js';
 import { requestRecoveryCode, resetPassword } from './recover-access.js';
 import { signInWithPassword } from './sign-in.js';
+import { lastSignInMethod } from './sign-in-methods.js';
 import { signUp, type SignUpInput } from './sign-up.js';
 
 /** What the profile's rules are built from; wired once in src/context.ts. */
@@ -36,6 +41,8 @@ export interface ProfileServiceDependencies {
   limits: SignInLimits;
   /** Sign-in outcomes and refusals are counted for /metrics. */
   metrics: Pick<Metrics, 'signIns' | 'rateLimitRefusals'>;
+  /** Fetches the photo a provider named for a profile signing up through it, or gives up (src/federation/photo-download.ts). */
+  downloadPhoto: PhotoDownload;
 }
 
 export type ProfileProblem =
@@ -62,7 +69,13 @@ export type ProfileProblem =
   | 'identifier-invalid'
   | 'wrong-credentials'
   | 'throttled'
-  | 'profile-blocked';
+  | 'profile-blocked'
+  | 'sign-up-throttled'
+  | 'identity-email-taken'
+  | 'identity-taken'
+  | 'identity-provider-connected'
+  | 'identity-not-found'
+  | 'last-sign-in-method';
 
 /** Each problem a profile's rules can answer, with its HTTP status and what a person reads. */
 export const PROFILE_PROBLEMS: ProblemTable<ProfileProblem> = {
@@ -90,6 +103,12 @@ export const PROFILE_PROBLEMS: ProblemTable<ProfileProblem> = {
   'wrong-credentials': { status: 401, messageKey: 'login.failed' },
   'throttled': { status: 429, messageKey: 'login.throttled' },
   'profile-blocked': { status: 403, messageKey: 'login.blocked' },
+  'sign-up-throttled': { status: 429, messageKey: 'signup.throttled' },
+  'identity-email-taken': { status: 409, messageKey: 'identity.email_taken' },
+  'identity-taken': { status: 409, messageKey: 'identity.taken' },
+  'identity-provider-connected': { status: 409, messageKey: 'identity.provider_connected' },
+  'identity-not-found': { status: 404, messageKey: 'identity.not_found' },
+  'last-sign-in-method': { status: 409, messageKey: 'identity.last_sign_in_method' },
 };
 
 /**
@@ -121,6 +140,12 @@ export function createProfileService(deps: ProfileServiceDependencies) {
     create: (input: NewProfileByOperator, actor: Actor) => createProfile(deps, input, actor),
     setBlocked: (profileId: string, blocked: boolean, actor: Actor) => setBlocked(deps, profileId, blocked, actor),
     search: (filter: { text?: string | undefined }, page: { limit: number; after?: string | undefined }) => searchProfiles(deps, filter, page),
+    signInWithIdentity: (upstream: UpstreamIdentity, request: IdentitySignInRequest) => signInWithIdentity(deps, upstream, request),
+    connectIdentity: (profileId: string, upstream: UpstreamIdentity, actor: Actor) => connectIdentity(deps, profileId, upstream, actor),
+    disconnectIdentity: (profileId: string, identityId: string, actor: Actor) => disconnectIdentity(deps, profileId, identityId, actor),
+    listIdentities: (profileId: string) => deps.queries.identities.listForProfile(profileId),
+    /** The last sign-in method (product.md 8): the identity that may not be disconnected, if any. */
+    lastSignInMethod: (profile: Profile, identities: readonly Identity[]) => lastSignInMethod(profile, identities),
   };
 }
 
