@@ -147,7 +147,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
         metrics,
       }),
       resourceServers: createResourceServerService({ queries }),
-      keys: createKeyService({ keys, queries }),
+      keys: createKeyService({ queries }),
       audit: { list: (filter, page) => queries.audit.list(filter, page) },
     };
     provider = createProvider({

@@ -7,7 +7,7 @@ import type { NetidContext } from './context.js';
 import { OPERATOR } from './db/audit.js';
 import type { MembershipRole } from './db/memberships.js';
 import { translator, type MessageKey } from './i18n/messages.js';
-import { KEY_PROBLEMS } from './oidc/key-service.js';
+import { AFTER_KEY_STEP, KEY_PROBLEMS, type KeyStep } from './oidc/key-service.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './oidc/signing-keys.js';
 import type { ProblemTable, Refusal } from './outcome.js';
 import { normaliseEmail } from './profile/identifier.js';
@@ -79,6 +79,12 @@ const KEY_STEP_HINTS: Record<keyof typeof KEY_PROBLEMS, string> = {
   'no-next-key': 'no next key to promote: run "keys add-next" first and roll every instance',
   'previous-key-exists': 'a previous key is still published: run "keys retire" first',
 };
+
+/** What to do after a rotation step, the next step named as its command. */
+function nextKeyStep(step: KeyStep): string {
+  const { wait, then } = AFTER_KEY_STEP[step];
+  return then ? `${wait}, then "keys ${then}"` : wait;
+}
 
 /**
  * What a refusal says on the command line. A problem with the input names the
@@ -216,15 +222,12 @@ export async function runCommand(context: NetidContext, positionals: string[], v
     case 'keys list':
       return services.keys.list();
     case 'keys add-next':
-      return {
-        added: expect(await services.keys.addNext(OPERATOR), KEY_PROBLEMS).added,
-        next_step: 'roll every instance, wait for relying parties to refresh JWKS, then "keys promote"',
-      };
+      return { added: expect(await services.keys.addNext(OPERATOR), KEY_PROBLEMS).added, next_step: nextKeyStep('add-next') };
     case 'keys promote':
       expect(await services.keys.promote(OPERATOR), KEY_PROBLEMS);
-      return { promoted: true, next_step: 'roll every instance; once tokens signed by the previous key have expired, "keys retire"' };
+      return { promoted: true, next_step: nextKeyStep('promote') };
     case 'keys retire':
-      return { retired: expect(await services.keys.retire(OPERATOR), KEY_PROBLEMS).retired, next_step: 'roll every instance' };
+      return { retired: expect(await services.keys.retire(OPERATOR), KEY_PROBLEMS).retired, next_step: nextKeyStep('retire') };
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}"`);
   }
