@@ -1,6 +1,7 @@
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { apiIdentifier } from './api/api-resource-server.js';
 import { createAccountService, type AccountService } from './accounts/account-service.js';
 import { createMembershipService, type MembershipService } from './accounts/membership-service.js';
 import { createClientService, type ClientMetadataValidator, type ClientService } from './clients/client-service.js';
@@ -146,7 +147,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
         limits,
         metrics,
       }),
-      resourceServers: createResourceServerService({ queries }),
+      resourceServers: createResourceServerService({ queries, builtIn: [apiIdentifier(config.issuer)] }),
       keys: createKeyService({ queries }),
       audit: { list: (filter, page) => queries.audit.list(filter, page) },
     };

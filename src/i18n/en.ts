@@ -253,6 +253,7 @@ export const en = {
   'problem.resource_server_invalid': 'The resource server\'s settings are not valid.',
   'problem.resource_server_exists': 'A resource server with this identifier is already registered.',
   'problem.resource_server_not_found': 'There is no such resource server.',
+  'problem.resource_server_built_in': 'This resource server is NetID\'s own management API: NetID registers it itself, and it cannot be changed or removed.',
   'problem.next_key_exists': 'A next signing key is already published: promote it before adding another.',
   'problem.no_next_key': 'There is no next signing key to promote: add one first and restart every instance.',
   'problem.previous_key_exists': 'A previous signing key is still published: retire it first.',

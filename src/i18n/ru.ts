@@ -255,6 +255,7 @@ export const ru: Partial<Record<MessageKey, string>> = {
   'problem.resource_server_invalid': 'Настройки сервера ресурсов недействительны.',
   'problem.resource_server_exists': 'Сервер ресурсов с таким идентификатором уже зарегистрирован.',
   'problem.resource_server_not_found': 'Такого сервера ресурсов нет.',
+  'problem.resource_server_built_in': 'Этот сервер ресурсов — собственный API управления NetID: NetID регистрирует его сам, изменить или удалить его нельзя.',
   'problem.next_key_exists': 'Следующий ключ подписи уже опубликован: сначала сделайте его текущим.',
   'problem.no_next_key': 'Нет следующего ключа подписи: сначала добавьте его и перезапустите все экземпляры.',
   'problem.previous_key_exists': 'Предыдущий ключ подписи ещё опубликован: сначала выведите его из употребления.',
