@@ -101,9 +101,10 @@ export function createClientQueries(db: Database, sealer: Sealer, cache: ClientC
     },
 
     async delete(clientId: string): Promise<boolean> {
-      const deleted = await db('clients').where({ client_id: clientId }).delete();
+      // The deleted rows, not a count: knex-pglite answers a plain delete with its driver's result.
+      const deleted = await db('clients').where({ client_id: clientId }).delete().returning('client_id');
       cache.forget(clientId, db);
-      return Number(deleted) > 0;
+      return deleted.length > 0;
     },
 
     /** Clients registered by operators (not accounts' own), a page at a time in client id order. */
