@@ -18,6 +18,7 @@ import { createProvider } from './oidc/provider.js';
 import { createSigningKeyStore } from './oidc/signing-keys.js';
 import { createPasswordCheck } from './profile/change-password.js';
 import { createExistingProfileNotices } from './profile/existing-profile-notice.js';
+import { NETWORK_CLIENT_ID } from './profile/network-session.js';
 import { createProfileService, type ProfileService } from './profile/profile-service.js';
 import { createResourceServerService, type ResourceServerService } from './resource-servers/resource-server-service.js';
 import { createSealer, type Sealer } from './security/sealing.js';
@@ -121,7 +122,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
     const notifyLogout = (logouts: Parameters<typeof notifyBackchannelLogout>[2]) => notifyBackchannelLogout(provider!, logger, logouts);
 
     const limits = createSignInLimits(db);
-    const clients = createClientService({ queries, validateClient });
+    const clients = createClientService({ queries, validateClient, builtIn: [NETWORK_CLIENT_ID] });
     const accounts = createAccountService({ queries, clients, accountUrlPattern: config.accountUrlPattern, accountIdTokenAlg: config.accountIdTokenAlg });
     const memberships = createMembershipService({
       queries,

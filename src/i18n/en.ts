@@ -240,6 +240,8 @@ export const en = {
   'problem.client_metadata_invalid': 'The client\'s settings are not valid.',
   'problem.client_belongs_to_account': 'This client belongs to a Bitrix24 account and changes with it.',
   'problem.client_is_public': 'This client has no secret to rotate.',
+  'problem.client_built_in': 'This client is NetID\'s own: NetID registers it itself, and it cannot be changed or removed.',
+  'problem.secret_grace_invalid': 'The time the old secret keeps working must be whole seconds, at most 30 days.',
   'message.membership-invitation.subject': 'You are invited to the Bitrix24 account {account}',
   'message.membership-invitation.intro': 'You are invited to join the Bitrix24 account {account}.',
   'message.membership-invitation.action': 'Open your Bitrix24 Network profile to accept the invitation and enter the account:',

@@ -242,6 +242,8 @@ export const ru: Partial<Record<MessageKey, string>> = {
   'problem.client_metadata_invalid': 'Настройки клиента недействительны.',
   'problem.client_belongs_to_account': 'Этот клиент принадлежит аккаунту Битрикс24 и меняется вместе с ним.',
   'problem.client_is_public': 'У этого клиента нет секрета, который можно сменить.',
+  'problem.client_built_in': 'Это собственный клиент NetID: NetID регистрирует его сам, изменить или удалить его нельзя.',
+  'problem.secret_grace_invalid': 'Срок, в течение которого старый секрет продолжает действовать, указывается в целых секундах, не больше 30 дней.',
   'message.membership-invitation.subject': 'Вас пригласили в аккаунт Битрикс24 {account}',
   'message.membership-invitation.intro': 'Вас пригласили присоединиться к аккаунту Битрикс24 {account}.',
   'message.membership-invitation.action': 'Откройте свой профиль Битрикс24.Network, чтобы принять приглашение и войти в аккаунт:',
