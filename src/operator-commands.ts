@@ -2,11 +2,13 @@ import type { parseArgs } from 'node:util';
 import { seed } from '../seeds/demo.js';
 import { ACCOUNT_PROBLEMS } from './accounts/account-service.js';
 import { MEMBERSHIP_PROBLEMS } from './accounts/membership-service.js';
-import { CLIENT_PROBLEMS } from './clients/client-service.js';
+import { CLIENT_PROBLEMS, DEFAULT_SECRET_GRACE_SECONDS } from './clients/client-service.js';
 import type { NetidContext } from './context.js';
 import { OPERATOR } from './db/audit.js';
 import type { MembershipRole } from './db/memberships.js';
+import type { Profile } from './db/profiles.js';
 import { translator, type MessageKey } from './i18n/messages.js';
+import { clientKindOf, type ClientKind } from './oidc/client-kind.js';
 import { AFTER_KEY_STEP, KEY_PROBLEMS, type KeyStep } from './oidc/key-service.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './oidc/signing-keys.js';
 import type { ProblemTable, Refusal } from './outcome.js';
@@ -54,6 +56,8 @@ export const options = {
   format: { type: 'string' },
   alg: { type: 'string' },
   ttl: { type: 'string' },
+  grace: { type: 'string' },
+  kind: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -118,6 +122,42 @@ async function accountByName(context: NetidContext, name: string) {
   return account;
 }
 
+/** The one client a command is about (`--client` may be repeated for the commands that take several). */
+function oneClient(values: Values): string {
+  const [client, ...more] = values.client ?? [];
+  if (!client || more.length) throw new UsageError('--client is required, once');
+  return client;
+}
+
+/** `--grace` in whole seconds; its range is the rule's to check. */
+function graceSeconds(values: Values): number {
+  if (values.grace === undefined) return DEFAULT_SECRET_GRACE_SECONDS;
+  if (!/^\d{1,10}$/.test(values.grace)) throw new UsageError('--grace must be whole seconds');
+  return Number(values.grace);
+}
+
+const CLIENT_KINDS: readonly string[] = ['account', 'operator', 'first_party', 'third_party'] satisfies ClientKind[];
+
+/** Every client of a kind, read a page at a time. */
+async function allClients(context: NetidContext, kind: ClientKind | undefined) {
+  const clients = [];
+  let after: string | undefined;
+  do {
+    const page = await context.services.clients.list({ kind }, { limit: 100, after });
+    clients.push(...page.items);
+    after = page.next;
+  } while (after);
+  return clients;
+}
+
+/** A profile as the command line prints it. */
+const profileSummary = (profile: Profile) => ({
+  profile_id: profile.id,
+  email: profile.email,
+  blocked: Boolean(profile.blocked_at),
+  blocked_at: profile.blocked_at ? new Date(profile.blocked_at).toISOString() : null,
+});
+
 const role = (values: Values): MembershipRole => {
   const value = values.role ?? 'user';
   if (value !== 'user' && value !== 'admin') throw new UsageError('--role must be user or admin');
@@ -150,6 +190,12 @@ export async function runCommand(context: NetidContext, positionals: string[], v
         PROFILE_PROBLEMS,
       );
       return { profile_id: created.profile.id, email: created.profile.email, phone: created.profile.phone };
+    }
+    case 'profile block':
+    case 'profile unblock': {
+      const profile = await profileByEmail(context, required(values, 'email'));
+      const changed = expect(await services.profiles.setBlocked(profile.id, verb === 'block', OPERATOR), PROFILE_PROBLEMS);
+      return profileSummary(changed.profile);
     }
     case 'account create': {
       const admin = await profileByEmail(context, required(values, 'admin'));
@@ -195,6 +241,31 @@ export async function runCommand(context: NetidContext, positionals: string[], v
       );
       return { client_id: registered.clientId, client_secret: registered.clientSecret, metadata: registered.metadata };
     }
+    case 'client list': {
+      const kind = values.kind;
+      if (kind !== undefined && !CLIENT_KINDS.includes(kind)) throw new UsageError(`--kind must be one of ${CLIENT_KINDS.join(', ')}`);
+      const clients = await allClients(context, kind as ClientKind | undefined);
+      return clients.map((client) => ({
+        client_id: client.clientId,
+        kind: clientKindOf({ accountId: client.accountId, firstParty: client.firstParty, operator: client.metadata.netid_operator === true }),
+        account_id: client.accountId,
+        metadata: client.metadata,
+      }));
+    }
+    case 'client rotate-secret': {
+      const clientId = oneClient(values);
+      const rotated = expect(await services.clients.rotateSecret(clientId, graceSeconds(values), OPERATOR), CLIENT_PROBLEMS);
+      return {
+        client_id: clientId,
+        client_secret: rotated.clientSecret,
+        previous_secret_expires_at: rotated.previousSecretExpiresAt?.toISOString() ?? null,
+      };
+    }
+    case 'client delete': {
+      const clientId = oneClient(values);
+      expect(await services.clients.delete(clientId, OPERATOR), CLIENT_PROBLEMS);
+      return { client_id: clientId, deleted: true };
+    }
     case 'resource-server register': {
       const registered = expect(
         await services.resourceServers.register(
@@ -216,6 +287,16 @@ export async function runCommand(context: NetidContext, positionals: string[], v
     case 'resource-server allow': {
       const identifier = required(values, 'identifier');
       return expect(await services.resourceServers.allow(identifier, values.client ?? [], OPERATOR), RESOURCE_SERVER_PROBLEMS).server;
+    }
+    case 'resource-server disallow': {
+      const identifier = required(values, 'identifier');
+      if (!values.client?.length) throw new UsageError('--client is required');
+      return expect(await services.resourceServers.disallow(identifier, values.client, OPERATOR), RESOURCE_SERVER_PROBLEMS).server;
+    }
+    case 'resource-server remove': {
+      const identifier = required(values, 'identifier');
+      expect(await services.resourceServers.remove(identifier, OPERATOR), RESOURCE_SERVER_PROBLEMS);
+      return { identifier, removed: true };
     }
     case 'resource-server list':
       return services.resourceServers.list();
