@@ -12,6 +12,9 @@ const USAGE = `NetID operator command line (npm run netid -- <command> [options]
   seed                                      create the demo profile, account and demo client
   profile create --email E [--phone P] [--password-stdin | --password X]
                  [--first-name F] [--last-name L]
+  profile block --email E                   no sign-in; every session, grant and token ends,
+                                            and the accounts are told (back-channel logout)
+  profile unblock --email E
   account create --admin EMAIL              new account with a random name; prints its client
   account add-member --account NAME --member EMAIL [--role user|admin] [--invited]
   account dismiss-member --account NAME --member EMAIL
@@ -19,9 +22,15 @@ const USAGE = `NetID operator command line (npm run netid -- <command> [options]
                                             how accounts' clients have their ID tokens signed
   client register --name N [--redirect-uri U ...] [--post-logout-redirect-uri U ...]
                   [--grant-type T ...] [--public] [--first-party] [--operator] [--backchannel-logout-uri U]
+  client list [--kind account|operator|first_party|third_party]
+  client rotate-secret --client ID [--grace SECONDS]
+                                            a new secret; the old one works SECONDS more (a day)
+  client delete --client ID                 with every grant and token it holds
   resource-server register --identifier URI --name N --scope S [--scope S ...] [--client ID ...]
                   [--format jwt|opaque] [--alg RS256|ES256|EdDSA] [--ttl SECONDS]
   resource-server allow --identifier URI --client ID [--client ID ...]
+  resource-server disallow --identifier URI --client ID [--client ID ...]
+  resource-server remove --identifier URI
   resource-server list
   keys list | keys add-next | keys promote | keys retire
 

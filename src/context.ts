@@ -1,6 +1,7 @@
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { apiIdentifier } from './api/api-resource-server.js';
 import { createAccountService, type AccountService } from './accounts/account-service.js';
 import { createMembershipService, type MembershipService } from './accounts/membership-service.js';
 import { createClientService, type ClientMetadataValidator, type ClientService } from './clients/client-service.js';
@@ -20,6 +21,7 @@ import { createProvider } from './oidc/provider.js';
 import { createSigningKeyStore } from './oidc/signing-keys.js';
 import { createPasswordCheck } from './profile/change-password.js';
 import { createExistingProfileNotices } from './profile/existing-profile-notice.js';
+import { NETWORK_CLIENT_ID } from './profile/network-session.js';
 import { createProfileService, type ProfileService } from './profile/profile-service.js';
 import { createResourceServerService, type ResourceServerService } from './resource-servers/resource-server-service.js';
 import { createSealer, type Sealer } from './security/sealing.js';
@@ -125,7 +127,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
     const notifyLogout = (logouts: Parameters<typeof notifyBackchannelLogout>[2]) => notifyBackchannelLogout(provider!, logger, logouts);
 
     const limits = createSignInLimits(db);
-    const clients = createClientService({ queries, validateClient });
+    const clients = createClientService({ queries, validateClient, builtIn: [NETWORK_CLIENT_ID] });
     const accounts = createAccountService({ queries, clients, accountUrlPattern: config.accountUrlPattern, accountIdTokenAlg: config.accountIdTokenAlg });
     const memberships = createMembershipService({
       queries,
@@ -152,8 +154,8 @@ export async function createNetidContext(config: Config, logger: Logger, options
         metrics,
         downloadPhoto: createPhotoDownload({ allowPrivateNetworks: config.allowPrivateNetworks }),
       }),
-      resourceServers: createResourceServerService({ queries }),
-      keys: createKeyService({ keys, queries }),
+      resourceServers: createResourceServerService({ queries, builtIn: [apiIdentifier(config.issuer)] }),
+      keys: createKeyService({ queries }),
       federation: createFederationService({
         registry: createFederationRegistry(config.federation, config.issuer),
         queries,

@@ -2,12 +2,14 @@ import type { parseArgs } from 'node:util';
 import { seed } from '../seeds/demo.js';
 import { ACCOUNT_PROBLEMS } from './accounts/account-service.js';
 import { MEMBERSHIP_PROBLEMS } from './accounts/membership-service.js';
-import { CLIENT_PROBLEMS } from './clients/client-service.js';
+import { CLIENT_PROBLEMS, DEFAULT_SECRET_GRACE_SECONDS } from './clients/client-service.js';
 import type { NetidContext } from './context.js';
 import { OPERATOR } from './db/audit.js';
 import type { MembershipRole } from './db/memberships.js';
+import type { Profile } from './db/profiles.js';
 import { translator, type MessageKey } from './i18n/messages.js';
-import { KEY_PROBLEMS } from './oidc/key-service.js';
+import { clientKindOf, type ClientKind } from './oidc/client-kind.js';
+import { AFTER_KEY_STEP, KEY_PROBLEMS, type KeyStep } from './oidc/key-service.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './oidc/signing-keys.js';
 import type { ProblemTable, Refusal } from './outcome.js';
 import { normaliseEmail } from './profile/identifier.js';
@@ -54,6 +56,8 @@ export const options = {
   format: { type: 'string' },
   alg: { type: 'string' },
   ttl: { type: 'string' },
+  grace: { type: 'string' },
+  kind: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -79,6 +83,12 @@ const KEY_STEP_HINTS: Record<keyof typeof KEY_PROBLEMS, string> = {
   'no-next-key': 'no next key to promote: run "keys add-next" first and roll every instance',
   'previous-key-exists': 'a previous key is still published: run "keys retire" first',
 };
+
+/** What to do after a rotation step, the next step named as its command. */
+function nextKeyStep(step: KeyStep): string {
+  const { wait, then } = AFTER_KEY_STEP[step];
+  return then ? `${wait}, then "keys ${then}"` : wait;
+}
 
 /**
  * What a refusal says on the command line. A problem with the input names the
@@ -112,6 +122,42 @@ async function accountByName(context: NetidContext, name: string) {
   return account;
 }
 
+/** The one client a command is about (`--client` may be repeated for the commands that take several). */
+function oneClient(values: Values): string {
+  const [client, ...more] = values.client ?? [];
+  if (!client || more.length) throw new UsageError('--client is required, once');
+  return client;
+}
+
+/** `--grace` in whole seconds; its range is the rule's to check. */
+function graceSeconds(values: Values): number {
+  if (values.grace === undefined) return DEFAULT_SECRET_GRACE_SECONDS;
+  if (!/^\d{1,10}$/.test(values.grace)) throw new UsageError('--grace must be whole seconds');
+  return Number(values.grace);
+}
+
+const CLIENT_KINDS: readonly string[] = ['account', 'operator', 'first_party', 'third_party'] satisfies ClientKind[];
+
+/** Every client of a kind, read a page at a time. */
+async function allClients(context: NetidContext, kind: ClientKind | undefined) {
+  const clients = [];
+  let after: string | undefined;
+  do {
+    const page = await context.services.clients.list({ kind }, { limit: 100, after });
+    clients.push(...page.items);
+    after = page.next;
+  } while (after);
+  return clients;
+}
+
+/** A profile as the command line prints it. */
+const profileSummary = (profile: Profile) => ({
+  profile_id: profile.id,
+  email: profile.email,
+  blocked: Boolean(profile.blocked_at),
+  blocked_at: profile.blocked_at ? new Date(profile.blocked_at).toISOString() : null,
+});
+
 const role = (values: Values): MembershipRole => {
   const value = values.role ?? 'user';
   if (value !== 'user' && value !== 'admin') throw new UsageError('--role must be user or admin');
@@ -144,6 +190,12 @@ export async function runCommand(context: NetidContext, positionals: string[], v
         PROFILE_PROBLEMS,
       );
       return { profile_id: created.profile.id, email: created.profile.email, phone: created.profile.phone };
+    }
+    case 'profile block':
+    case 'profile unblock': {
+      const profile = await profileByEmail(context, required(values, 'email'));
+      const changed = expect(await services.profiles.setBlocked(profile.id, verb === 'block', OPERATOR), PROFILE_PROBLEMS);
+      return profileSummary(changed.profile);
     }
     case 'account create': {
       const admin = await profileByEmail(context, required(values, 'admin'));
@@ -189,6 +241,31 @@ export async function runCommand(context: NetidContext, positionals: string[], v
       );
       return { client_id: registered.clientId, client_secret: registered.clientSecret, metadata: registered.metadata };
     }
+    case 'client list': {
+      const kind = values.kind;
+      if (kind !== undefined && !CLIENT_KINDS.includes(kind)) throw new UsageError(`--kind must be one of ${CLIENT_KINDS.join(', ')}`);
+      const clients = await allClients(context, kind as ClientKind | undefined);
+      return clients.map((client) => ({
+        client_id: client.clientId,
+        kind: clientKindOf({ accountId: client.accountId, firstParty: client.firstParty, operator: client.metadata.netid_operator === true }),
+        account_id: client.accountId,
+        metadata: client.metadata,
+      }));
+    }
+    case 'client rotate-secret': {
+      const clientId = oneClient(values);
+      const rotated = expect(await services.clients.rotateSecret(clientId, graceSeconds(values), OPERATOR), CLIENT_PROBLEMS);
+      return {
+        client_id: clientId,
+        client_secret: rotated.clientSecret,
+        previous_secret_expires_at: rotated.previousSecretExpiresAt?.toISOString() ?? null,
+      };
+    }
+    case 'client delete': {
+      const clientId = oneClient(values);
+      expect(await services.clients.delete(clientId, OPERATOR), CLIENT_PROBLEMS);
+      return { client_id: clientId, deleted: true };
+    }
     case 'resource-server register': {
       const registered = expect(
         await services.resourceServers.register(
@@ -211,20 +288,27 @@ export async function runCommand(context: NetidContext, positionals: string[], v
       const identifier = required(values, 'identifier');
       return expect(await services.resourceServers.allow(identifier, values.client ?? [], OPERATOR), RESOURCE_SERVER_PROBLEMS).server;
     }
+    case 'resource-server disallow': {
+      const identifier = required(values, 'identifier');
+      if (!values.client?.length) throw new UsageError('--client is required');
+      return expect(await services.resourceServers.disallow(identifier, values.client, OPERATOR), RESOURCE_SERVER_PROBLEMS).server;
+    }
+    case 'resource-server remove': {
+      const identifier = required(values, 'identifier');
+      expect(await services.resourceServers.remove(identifier, OPERATOR), RESOURCE_SERVER_PROBLEMS);
+      return { identifier, removed: true };
+    }
     case 'resource-server list':
       return services.resourceServers.list();
     case 'keys list':
       return services.keys.list();
     case 'keys add-next':
-      return {
-        added: expect(await services.keys.addNext(OPERATOR), KEY_PROBLEMS).added,
-        next_step: 'roll every instance, wait for relying parties to refresh JWKS, then "keys promote"',
-      };
+      return { added: expect(await services.keys.addNext(OPERATOR), KEY_PROBLEMS).added, next_step: nextKeyStep('add-next') };
     case 'keys promote':
       expect(await services.keys.promote(OPERATOR), KEY_PROBLEMS);
-      return { promoted: true, next_step: 'roll every instance; once tokens signed by the previous key have expired, "keys retire"' };
+      return { promoted: true, next_step: nextKeyStep('promote') };
     case 'keys retire':
-      return { retired: expect(await services.keys.retire(OPERATOR), KEY_PROBLEMS).retired, next_step: 'roll every instance' };
+      return { retired: expect(await services.keys.retire(OPERATOR), KEY_PROBLEMS).retired, next_step: nextKeyStep('retire') };
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}"`);
   }

@@ -14,10 +14,23 @@ import { ApiProblem, sendProblem, type FieldError } from './problems.js';
 import { registerReferencePages } from './reference-pages.js';
 import type { ApiRoute } from './route.js';
 import { accountRoutes } from './routes/accounts.js';
+import { auditRoutes } from './routes/audit.js';
+import { clientRoutes } from './routes/clients.js';
+import { keyRoutes } from './routes/keys.js';
 import { memberRoutes } from './routes/members.js';
+import { profileRoutes } from './routes/profiles.js';
+import { resourceServerRoutes } from './routes/resource-servers.js';
 
 /** Every route of the management API, in the order the document lists them. */
-export const API_ROUTES: ApiRoute[] = [...accountRoutes, ...memberRoutes];
+export const API_ROUTES: ApiRoute[] = [
+  ...accountRoutes,
+  ...memberRoutes,
+  ...clientRoutes,
+  ...resourceServerRoutes,
+  ...profileRoutes,
+  ...auditRoutes,
+  ...keyRoutes,
+];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -10,7 +10,7 @@ const PROBLEM_STATUSES: Record<number, string> = {
   401: 'No access token, or one that is not valid for this API',
   403: 'The access token may not do this: a missing scope, or an account it may not manage',
   404: 'Nothing of that name or id',
-  409: 'A rule refuses the change (the last admin, an account renamed once already), or a request with the same Idempotency-Key is still being answered',
+  409: "A rule refuses the change (the last admin, an account renamed once already, an account's own client, NetID's own client or API, a key rotation step out of order), or a request with the same Idempotency-Key is still being answered",
   413: 'The body is larger than 64 kB',
   415: 'The body is not application/json',
   422: 'The Idempotency-Key was used for another request',
@@ -73,7 +73,8 @@ export function buildOpenApiDocument(issuer: string, routes: ApiRoute[]): object
       request: {
         ...(route.params ? { params: route.params } : {}),
         ...(route.query ? { query: route.query } : {}),
-        ...(route.body ? { body: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
+        // A body whose every field may be left out may be left out as a whole.
+        ...(route.body ? { body: { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: route.body } } } } : {}),
         ...(route.method === 'get' ? {} : { headers: IDEMPOTENCY_HEADER }),
       },
       responses,

@@ -3,6 +3,10 @@ import { z } from 'zod';
 import type { Page } from '../db/profiles.js';
 import { ApiProblem } from './problems.js';
 
+/** What the ids of lists look like, for decodeCursor. */
+export const UUID_KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const INTEGER_KEY = /^[0-9]{1,18}$/;
+
 /** The most items one page holds. */
 export const MAX_PAGE = 100;
 
@@ -15,13 +19,15 @@ export const pageQuery = {
 /**
  * A cursor is the position of the last item of the page before, in the list's
  * stable order (an id), so items added meanwhile neither repeat nor push
- * others out of the next page. It is opaque to clients.
+ * others out of the next page. It is opaque to clients; `key` is what the
+ * list's ids look like, so a cursor a client made up is refused here rather
+ * than compared with ids of another type in the database.
  */
-export function decodeCursor(cursor: string | undefined): string | undefined {
+export function decodeCursor(cursor: string | undefined, key: RegExp = /^/): string | undefined {
   if (cursor === undefined) return undefined;
   try {
     const position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    if (typeof position.after === 'string' && position.after.length <= 200) return position.after;
+    if (typeof position.after === 'string' && position.after.length <= 200 && key.test(position.after)) return position.after;
   } catch {
     // Answered below, as any cursor NetID did not make.
   }

@@ -59,8 +59,16 @@ export function defineRoute<P extends z.ZodObject | undefined = undefined, Q ext
   return route as unknown as ApiRoute;
 }
 
-/** A rule's Outcome for a handler: its value, or the refusal thrown as the problem it is. */
-export function settled<T extends { ok: boolean }>(outcome: T): Extract<T, { ok: true }> {
-  if (!outcome.ok) throw refusalProblem(outcome as unknown as Refusal<string>);
+/**
+ * A rule's Outcome for a handler: its value, or the refusal thrown as the
+ * problem it is. A rule names the input it refuses as the command line does
+ * (`scope`); `fields` gives the body's name for it (`scopes`), so the
+ * problem's pointer points into what the caller sent.
+ */
+export function settled<T extends { ok: boolean }>(outcome: T, fields: Record<string, string> = {}): Extract<T, { ok: true }> {
+  if (!outcome.ok) {
+    const refusal = outcome as unknown as Refusal<string>;
+    throw refusalProblem(refusal.field && fields[refusal.field] ? { ...refusal, field: fields[refusal.field] } : refusal);
+  }
   return outcome as Extract<T, { ok: true }>;
 }

@@ -3,6 +3,7 @@ import type { Actor } from '../db/audit.js';
 import type { ClientMetadata, StoredClient } from '../db/clients.js';
 import type { Page } from '../db/profiles.js';
 import type { Queries } from '../db/queries.js';
+import type { ClientKind } from '../oidc/client-kind.js';
 import { ok, refuse, type Outcome, type ProblemTable } from '../outcome.js';
 
 export interface ClientRegistration {
@@ -40,14 +41,27 @@ export interface ClientView {
 /** Checks metadata the way oidc-provider will read it; throws an error whose message names the field. */
 export type ClientMetadataValidator = (metadata: ClientMetadata & { client_secret?: string }) => Promise<void>;
 
-export type ClientProblem = 'client-not-found' | 'client-metadata-invalid' | 'client-belongs-to-account' | 'client-is-public';
+export type ClientProblem =
+  | 'client-not-found'
+  | 'client-metadata-invalid'
+  | 'client-belongs-to-account'
+  | 'client-is-public'
+  | 'client-built-in'
+  | 'secret-grace-invalid';
 
 export const CLIENT_PROBLEMS: ProblemTable<ClientProblem> = {
   'client-not-found': { status: 404, messageKey: 'problem.client_not_found' },
   'client-metadata-invalid': { status: 400, messageKey: 'problem.client_metadata_invalid' },
   'client-belongs-to-account': { status: 409, messageKey: 'problem.client_belongs_to_account' },
   'client-is-public': { status: 409, messageKey: 'problem.client_is_public' },
+  'client-built-in': { status: 409, messageKey: 'problem.client_built_in' },
+  'secret-grace-invalid': { status: 400, messageKey: 'problem.secret_grace_invalid' },
 };
+
+/** Which clients a list holds, by NetID's kinds (src/oidc/client-kind.ts). */
+export interface ClientFilter {
+  kind?: ClientKind | undefined;
+}
 
 export function newClientSecret(): string {
   return randomBytes(32).toString('base64url');
@@ -91,14 +105,36 @@ async function metadataProblem(validate: ClientMetadataValidator, metadata: Clie
 
 /** How long a rotated-away secret keeps working by default, so every instance of the client can move to the new one. */
 export const DEFAULT_SECRET_GRACE_SECONDS = 24 * 60 * 60;
+/** The longest a rotated-away secret may keep working: a rotation is meant to end the old secret's use. */
+export const MAX_SECRET_GRACE_SECONDS = 30 * 24 * 60 * 60;
+
+/** Metadata the registration's own fields make (clientMetadata); an update makes these again and keeps the rest. */
+const REGISTERED_FIELDS = [
+  'client_name',
+  'grant_types',
+  'response_types',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'backchannel_logout_uri',
+  'token_endpoint_auth_method',
+  'netid_operator',
+];
+
+/** A client's metadata without what its registration makes, so that an update keeps the rest as it was. */
+function otherMetadata(metadata: ClientMetadata): Partial<ClientMetadata> {
+  return Object.fromEntries(Object.entries(metadata).filter(([name]) => !REGISTERED_FIELDS.includes(name)));
+}
 
 /**
  * Clients: the relying parties NetID issues tokens to. Accounts' own clients
  * are made and moved with their account (account-service.ts); these rules are
- * for the clients operators register.
+ * for the clients operators register. `builtIn` are NetID's own (the network
+ * pages' client), which NetID registers from ISSUER at every start and its
+ * pages cannot work without: they are listed and read, never changed here.
  */
-export function createClientService(deps: { queries: Queries; validateClient: ClientMetadataValidator }) {
+export function createClientService(deps: { queries: Queries; validateClient: ClientMetadataValidator; builtIn?: readonly string[] | undefined }) {
   const { validateClient } = deps;
+  const isBuiltIn = (clientId: string) => deps.builtIn?.includes(clientId) ?? false;
 
   /** Registers a client in `queries`' transaction, if any; its secret is returned once and stored sealed. */
   async function register(
@@ -123,7 +159,7 @@ export function createClientService(deps: { queries: Queries; validateClient: Cl
     /** For rules that register a client as part of a larger change (an account's). */
     registerIn: register,
 
-    async list(filter: { accounts?: boolean }, page: { limit: number; after?: string | undefined }): Promise<Page<ClientView>> {
+    async list(filter: ClientFilter, page: { limit: number; after?: string | undefined }): Promise<Page<ClientView>> {
       const found = await deps.queries.clients.list(filter, page);
       return { items: found.items.map(view), next: found.next };
     },
@@ -133,17 +169,26 @@ export function createClientService(deps: { queries: Queries; validateClient: Cl
       return row ? ok({ client: view(row) }) : refuse('client-not-found');
     },
 
-    /** Changes an operator's client: its metadata as a whole is checked again, as oidc-provider will read it. */
+    /**
+     * Changes an operator's client: what is given replaces what it had (null
+     * removes the back-channel logout URI), the rest of its metadata stays,
+     * and the whole is checked again as oidc-provider will read it.
+     */
     async update(
       clientId: string,
-      changes: { registration: Partial<ClientRegistration>; firstParty?: boolean | undefined },
+      changes: {
+        registration: Partial<Omit<ClientRegistration, 'backchannelLogoutUri'>> & { backchannelLogoutUri?: string | null | undefined };
+        firstParty?: boolean | undefined;
+      },
       actor: Actor,
-    ): Promise<Outcome<{ client: ClientView }, 'client-not-found' | 'client-belongs-to-account' | 'client-metadata-invalid'>> {
+    ): Promise<Outcome<{ client: ClientView }, 'client-not-found' | 'client-belongs-to-account' | 'client-built-in' | 'client-metadata-invalid'>> {
       return deps.queries.transaction(async (queries) => {
         const row = await queries.clients.find(clientId);
         if (!row) return refuse('client-not-found');
         if (row.account_id) return refuse('client-belongs-to-account');
+        if (isBuiltIn(clientId)) return refuse('client-built-in');
         const current = row.metadata;
+        const { backchannelLogoutUri } = changes.registration;
         const merged = clientMetadata(
           {
             name: changes.registration.name ?? String(current.client_name ?? ''),
@@ -151,7 +196,9 @@ export function createClientService(deps: { queries: Queries; validateClient: Cl
             postLogoutRedirectUris: changes.registration.postLogoutRedirectUris ?? (current.post_logout_redirect_uris as string[] | undefined),
             grantTypes: changes.registration.grantTypes ?? (current.grant_types as string[] | undefined),
             isPublic: current.token_endpoint_auth_method === 'none',
-            backchannelLogoutUri: changes.registration.backchannelLogoutUri ?? (current.backchannel_logout_uri as string | undefined),
+            operator: changes.registration.operator ?? current.netid_operator === true,
+            backchannelLogoutUri: backchannelLogoutUri === null ? undefined : (backchannelLogoutUri ?? (current.backchannel_logout_uri as string | undefined)),
+            extra: otherMetadata(current),
           },
           clientId,
         );
@@ -166,11 +213,12 @@ export function createClientService(deps: { queries: Queries; validateClient: Cl
     },
 
     /** Deletes an operator's client with every grant and token it holds. */
-    async delete(clientId: string, actor: Actor): Promise<Outcome<object, 'client-not-found' | 'client-belongs-to-account'>> {
+    async delete(clientId: string, actor: Actor): Promise<Outcome<object, 'client-not-found' | 'client-belongs-to-account' | 'client-built-in'>> {
       return deps.queries.transaction(async (queries) => {
         const row = await queries.clients.find(clientId);
         if (!row) return refuse('client-not-found');
         if (row.account_id) return refuse('client-belongs-to-account');
+        if (isBuiltIn(clientId)) return refuse('client-built-in');
         await queries.sessions.revokeClientGrants(clientId);
         await queries.clients.delete(clientId);
         await queries.audit.record({ kind: 'client.deleted', clientId, actor });
@@ -187,7 +235,10 @@ export function createClientService(deps: { queries: Queries; validateClient: Cl
       clientId: string,
       graceSeconds: number,
       actor: Actor,
-    ): Promise<Outcome<{ clientSecret: string; previousSecretExpiresAt: Date | null }, 'client-not-found' | 'client-is-public'>> {
+    ): Promise<Outcome<{ clientSecret: string; previousSecretExpiresAt: Date | null }, 'client-not-found' | 'client-is-public' | 'secret-grace-invalid'>> {
+      if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_SECRET_GRACE_SECONDS) {
+        return refuse('secret-grace-invalid', { detail: `the grace must be whole seconds from 0 to ${MAX_SECRET_GRACE_SECONDS}` });
+      }
       return deps.queries.transaction(async (queries) => {
         const row = await queries.clients.find(clientId);
         if (!row) return refuse('client-not-found');

@@ -1,3 +1,4 @@
+import type { ClientKind } from '../oidc/client-kind.js';
 import type { Sealer } from '../security/sealing.js';
 import type { VersionedCache } from './cached-by-version.js';
 import { isTransaction, type Database } from './database.js';
@@ -101,16 +102,21 @@ export function createClientQueries(db: Database, sealer: Sealer, cache: ClientC
     },
 
     async delete(clientId: string): Promise<boolean> {
-      const deleted = await db('clients').where({ client_id: clientId }).delete();
+      // The deleted rows, not a count: knex-pglite answers a plain delete with its driver's result.
+      const deleted = await db('clients').where({ client_id: clientId }).delete().returning('client_id');
       cache.forget(clientId, db);
-      return Number(deleted) > 0;
+      return deleted.length > 0;
     },
 
-    /** Clients registered by operators (not accounts' own), a page at a time in client id order. */
-    async list(filter: { accounts?: boolean }, page: { limit: number; after?: string | undefined }): Promise<Page<StoredClient>> {
+    /** Clients, a page at a time in client id order, optionally of one kind only (src/oidc/client-kind.ts). */
+    async list(filter: { kind?: ClientKind | undefined }, page: { limit: number; after?: string | undefined }): Promise<Page<StoredClient>> {
       const query = db<StoredClient>('clients').orderBy('client_id').limit(page.limit + 1);
-      if (filter.accounts === false) query.whereNull('account_id');
-      if (filter.accounts === true) query.whereNotNull('account_id');
+      // The same order of tests as clientKindOf: an account's first, then an operator's service, then first party.
+      const operator = db.raw("coalesce(metadata->>'netid_operator', '') = 'true'");
+      if (filter.kind === 'account') query.whereNotNull('account_id');
+      if (filter.kind === 'operator') query.whereNull('account_id').where(operator);
+      if (filter.kind === 'first_party') query.whereNull('account_id').whereNot(operator).where('first_party', true);
+      if (filter.kind === 'third_party') query.whereNull('account_id').whereNot(operator).where('first_party', false);
       if (page.after) query.where('client_id', '>', page.after);
       const rows = await query;
       const items = rows.slice(0, page.limit);

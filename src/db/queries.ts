@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Channel, OutgoingMessage } from '../delivery/outbox.js';
 import { enqueueMessage } from '../delivery/outbox.js';
 import type { Metrics } from '../operations/metrics.js';
+import { createSigningKeyStore } from '../oidc/signing-keys.js';
 import { countedCodes } from '../profile/counted-codes.js';
 import { createOneTimeCodes, type CodeRequest, type CodeScope } from '../profile/one-time-codes.js';
 import type { Sealer } from '../security/sealing.js';
@@ -57,6 +58,8 @@ function build(db: Database, environment: QueryEnvironment, root: Database) {
     identities: createIdentityQueries(db),
     federationRequests: createFederationRequestQueries(db),
     idempotency: createIdempotencyQueries(db, environment.sealer),
+    /** The signing keys' rotation steps, so that a step and its audit record are stored together. */
+    signingKeys: createSigningKeyStore(db, environment.sealer),
     codes: {
       issue: (request: CodeRequest) => codes.issue(request, db),
       verify: (input: CodeScope & { code: string }) => codes.verify(input, db),

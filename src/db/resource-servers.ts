@@ -96,11 +96,13 @@ export function createResourceServerQueries(db: Database, cache: ResourceServerC
       cache.forget(server.identifier, db);
     },
 
+    // Deletions ask for the rows they deleted: knex-pglite answers a plain delete with its driver's
+    // result rather than the count knex gives on PostgreSQL, so a count would be read differently per engine.
     async remove(identifier: string): Promise<boolean> {
       await db('resource_server_clients').where({ resource_server: identifier }).delete();
-      const deleted = await db('resource_servers').where({ identifier }).delete();
+      const deleted = await db('resource_servers').where({ identifier }).delete().returning('identifier');
       cache.forget(identifier, db);
-      return Number(deleted) > 0;
+      return deleted.length > 0;
     },
 
     /** Lets one more client ask for tokens to the server; true when it was not allowed before. */
@@ -115,9 +117,9 @@ export function createResourceServerQueries(db: Database, cache: ResourceServerC
     },
 
     async disallowClient(identifier: string, clientId: string): Promise<boolean> {
-      const deleted = await db('resource_server_clients').where({ resource_server: identifier, client_id: clientId }).delete();
+      const deleted = await db('resource_server_clients').where({ resource_server: identifier, client_id: clientId }).delete().returning('client_id');
       cache.forget(identifier, db);
-      return Number(deleted) > 0;
+      return deleted.length > 0;
     },
   };
 }

@@ -75,10 +75,16 @@ export function createSessionQueries(db: Database) {
       return logoutsIn(await sessionsOf(profileId).select('payload'), clientId);
     },
 
-    /** Every grant given to a client, by anyone, with its codes and tokens: the client is going away. */
+    /**
+     * Every grant given to a client, by anyone, with its codes and tokens, and
+     * what it holds outside a grant (client credentials tokens, pushed
+     * requests): the client is going away. A rare operator's step, so it may
+     * read the whole table.
+     */
     async revokeClientGrants(clientId: string): Promise<void> {
       const grants = await db('oidc_models').where('model', 'Grant').whereRaw("payload->>'clientId' = ?", [clientId]).pluck('id');
       await revokeGrants(grants);
+      await db('oidc_models').whereNot('model', 'Session').whereRaw("payload->>'clientId' = ?", [clientId]).delete();
     },
   };
 }

@@ -3,7 +3,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { MembershipService } from '../accounts/membership-service.js';
 import type { Queries } from '../db/queries.js';
 import type { Metrics } from '../operations/metrics.js';
-import type { ProblemTable } from '../outcome.js';
+import { ok, refuse, type Outcome, type ProblemTable } from '../outcome.js';
 import type { AttemptCounter, SignInLimits } from '../security/rate-limits.js';
 import type { Actor } from '../db/audit.js';
 import type { Identity } from '../db/identities.js';
@@ -119,6 +119,10 @@ export const PROFILE_PROBLEMS: ProblemTable<ProfileProblem> = {
 export function createProfileService(deps: ProfileServiceDependencies) {
   return {
     find: (profileId: string) => deps.queries.profiles.findById(profileId),
+    read: async (profileId: string): Promise<Outcome<{ profile: Profile }, 'profile-not-found'>> => {
+      const profile = await deps.queries.profiles.findById(profileId);
+      return profile ? ok({ profile }) : refuse('profile-not-found');
+    },
     findByIdentifier: (identifier: string) => deps.queries.profiles.findByIdentifier(identifier),
     signIn: (input: Parameters<typeof signInWithPassword>[1], actor: Actor) => signInWithPassword(deps, input, actor),
     signUp: (input: SignUpInput, request: Parameters<typeof signUp>[2]) => signUp(deps, input, request),

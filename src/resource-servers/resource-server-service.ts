@@ -17,12 +17,13 @@ export interface ResourceServerRegistration {
   ttl?: number | undefined;
 }
 
-export type ResourceServerProblem = 'resource-server-invalid' | 'resource-server-exists' | 'resource-server-not-found';
+export type ResourceServerProblem = 'resource-server-invalid' | 'resource-server-exists' | 'resource-server-not-found' | 'resource-server-built-in';
 
 export const RESOURCE_SERVER_PROBLEMS: ProblemTable<ResourceServerProblem> = {
   'resource-server-invalid': { status: 400, messageKey: 'problem.resource_server_invalid' },
   'resource-server-exists': { status: 409, messageKey: 'problem.resource_server_exists' },
   'resource-server-not-found': { status: 404, messageKey: 'problem.resource_server_not_found' },
+  'resource-server-built-in': { status: 409, messageKey: 'problem.resource_server_built_in' },
 };
 
 /**
@@ -105,9 +106,16 @@ function checkSettings(input: Omit<ResourceServerRegistration, 'identifier' | 'c
 /**
  * Resource servers: the APIs that accept NetID's access tokens (RFC 8707,
  * RFC 9068). Registrations and newly allowed clients reach every instance's
- * cache within a second.
+ * cache within a second. `builtIn` are NetID's own (its management API),
+ * which NetID registers from ISSUER at every start and whose tokens follow
+ * its own rules: they are listed and read like the others, never changed or
+ * removed, since any change would either be undone at the next start or cut
+ * every operator and account back end off the API.
  */
-export function createResourceServerService(deps: { queries: Queries }) {
+export function createResourceServerService(deps: { queries: Queries; builtIn: readonly string[] }) {
+  const builtIn = (identifier: string): Refusal<'resource-server-built-in'> | undefined =>
+    deps.builtIn.includes(identifier) ? refuse('resource-server-built-in', { detail: `${identifier} is NetID's own and cannot be changed or removed` }) : undefined;
+
   return {
     list: () => deps.queries.resourceServers.list(),
 
@@ -117,7 +125,7 @@ export function createResourceServerService(deps: { queries: Queries }) {
     },
 
     async register(registration: ResourceServerRegistration, actor: Actor): Promise<Outcome<{ server: ResourceServer }, ResourceServerProblem>> {
-      const identifierProblem = checkIdentifier(registration.identifier);
+      const identifierProblem = checkIdentifier(registration.identifier) ?? builtIn(registration.identifier);
       if (identifierProblem) return identifierProblem;
       const checked = checkSettings(registration);
       if (!checked.ok) return checked;
@@ -143,6 +151,8 @@ export function createResourceServerService(deps: { queries: Queries }) {
       return deps.queries.transaction(async (queries) => {
         const current = await queries.resourceServers.find(identifier);
         if (!current) return refuse('resource-server-not-found');
+        const own = builtIn(identifier);
+        if (own) return own;
         const formatChanges = changes.format !== undefined && changes.format !== current.accessTokenFormat;
         const checked = checkSettings({
           name: changes.name ?? current.name,
@@ -163,6 +173,8 @@ export function createResourceServerService(deps: { queries: Queries }) {
     async allow(identifier: string, clientIds: string[], actor: Actor): Promise<Outcome<{ server: ResourceServer }, ResourceServerProblem>> {
       return deps.queries.transaction(async (queries) => {
         if (!(await queries.resourceServers.find(identifier))) return refuse('resource-server-not-found');
+        const own = builtIn(identifier);
+        if (own) return own;
         const clients = await checkClients(queries, clientIds);
         if (!clients.ok) return clients;
         if (!clients.clientIds.length) return invalid('client', 'is required: the clients to allow');
@@ -179,6 +191,8 @@ export function createResourceServerService(deps: { queries: Queries }) {
     async disallow(identifier: string, clientIds: string[], actor: Actor): Promise<Outcome<{ server: ResourceServer }, ResourceServerProblem>> {
       return deps.queries.transaction(async (queries) => {
         if (!(await queries.resourceServers.find(identifier))) return refuse('resource-server-not-found');
+        const own = builtIn(identifier);
+        if (own) return own;
         for (const clientId of new Set(clientIds)) {
           if (await queries.resourceServers.disallowClient(identifier, clientId)) {
             await queries.audit.record({ kind: 'resource_server.client_disallowed', clientId, actor, detail: { identifier } });
@@ -188,7 +202,9 @@ export function createResourceServerService(deps: { queries: Queries }) {
       });
     },
 
-    async remove(identifier: string, actor: Actor): Promise<Outcome<object, 'resource-server-not-found'>> {
+    async remove(identifier: string, actor: Actor): Promise<Outcome<object, 'resource-server-not-found' | 'resource-server-built-in'>> {
+      const own = builtIn(identifier);
+      if (own) return own;
       return deps.queries.transaction(async (queries) => {
         if (!(await queries.resourceServers.remove(identifier))) return refuse('resource-server-not-found');
         await queries.audit.record({ kind: 'resource_server.removed', actor, detail: { identifier } });

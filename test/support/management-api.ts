@@ -23,14 +23,15 @@ export async function clientApiToken(netid: RunningNetid, client: { clientId: st
   return tokens.access_token;
 }
 
-/** A token for the API for a person who signs in through `client` (an account's own client, say). */
+/** A token for the API for a person who signs in through `client` (an account's own client, say), asking for `scope`. */
 export async function personApiToken(
   netid: RunningNetid,
   client: { clientId: string; clientSecret: string; redirectUri: string },
   person: { email: string; password: string },
+  scope = 'openid account:admin',
 ): Promise<string> {
   const config = await discoverAsClient(netid.issuer, client.clientId, client.clientSecret);
-  const pending = await startAuthorization(config, client.redirectUri, { scope: 'openid account:admin', resource: apiResource(netid) });
+  const pending = await startAuthorization(config, client.redirectUri, { scope, resource: apiResource(netid) });
   const callback = await signInThroughForms(new UserAgent(netid.issuer), pending.url, person.email, person.password);
   // The code is exchanged for a token to the API by naming it again (RFC 8707 2.2).
   const tokens = await oidc.authorizationCodeGrant(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeCursor, pageAnswer, pageQuery } from '../paging.js';
+import { decodeCursor, pageAnswer, pageQuery, UUID_KEY } from '../paging.js';
 import { defineRoute, settled } from '../route.js';
 import { AccountSchema, accountView, pageOf } from '../schemas.js';
 
@@ -52,7 +52,7 @@ export const accountRoutes = [
     query: z.object({ ...pageQuery, name: z.string().max(100).optional().meta({ description: 'Only accounts whose name contains this' }) }).strict(),
     responses: { 200: { description: 'A page of accounts', schema: pageOf(AccountSchema, 'AccountPage') } },
     async handle({ ctx, context, query }) {
-      const page = await context.services.accounts.list({ name: query.name }, { limit: query.limit, after: decodeCursor(query.cursor) });
+      const page = await context.services.accounts.list({ name: query.name }, { limit: query.limit, after: decodeCursor(query.cursor, UUID_KEY) });
       // An account's client is named after it when the account is made (src/accounts/account-service.ts).
       return { status: 200, body: pageAnswer(ctx, context.config.issuer, page, (account) => accountView(account, `account-${account.id}`)) };
     },
