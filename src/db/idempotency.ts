@@ -57,7 +57,10 @@ export function createIdempotencyQueries(db: Database, sealer: Sealer) {
   };
 }
 
-export async function deleteOldIdempotencyKeys(db: Database, olderThan: Date): Promise<number> {
+/** How long a retry with the same Idempotency-Key gets the first answer. */
+export const IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60;
+
+export async function deleteOldIdempotencyKeys(db: Database, olderThan = new Date(Date.now() - IDEMPOTENCY_WINDOW_SECONDS * 1000)): Promise<number> {
   const result = await db.raw('delete from idempotency_keys where created_at < ?', [olderThan]);
   return Number(result.rowCount ?? result.affectedRows ?? 0);
 }

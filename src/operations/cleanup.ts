@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { deleteExpiredFederationRequests } from '../db/federation-requests.js';
+import { deleteOldIdempotencyKeys } from '../db/idempotency.js';
 import { deleteExpiredModels } from '../oidc/adapter.js';
 import { forgetReuseResponses } from '../oidc/refresh-reuse.js';
 import { deleteOldCodes } from '../profile/one-time-codes.js';
@@ -8,7 +9,8 @@ import { deleteExpiredRateLimits } from '../security/rate-limits.js';
 
 /**
  * Periodically deletes expired tokens, sessions, rate-limit counters, one-time
- * codes and round trips to social-login providers nobody came back from, so
+ * codes, round trips to social-login providers nobody came back from and
+ * management API answers kept for retries past their 24 hours, so
  * the tables stay bounded, and clears the answers refreshes kept for a reuse
  * once its window has passed: they hold live tokens and are no use after it.
  */
@@ -23,8 +25,9 @@ export function startCleanup(db: Database, logger: Logger, intervalSeconds: numb
         const limits = await deleteExpiredRateLimits(db);
         const codes = await deleteOldCodes(db);
         const federationRequests = await deleteExpiredFederationRequests(db);
-        if (models || reuseResponses || limits || codes || federationRequests) {
-          logger.info({ models, reuseResponses, limits, codes, federationRequests }, 'expired rows deleted');
+        const idempotencyKeys = await deleteOldIdempotencyKeys(db);
+        if (models || reuseResponses || limits || codes || federationRequests || idempotencyKeys) {
+          logger.info({ models, reuseResponses, limits, codes, federationRequests, idempotencyKeys }, 'expired rows deleted');
         }
       } catch (error) {
         logger.warn({ err: error }, 'cleanup of expired rows failed; will retry');

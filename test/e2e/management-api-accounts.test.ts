@@ -191,6 +191,9 @@ describe.each(backends)('the management API for account admins (%s)', (backend) 
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.length).toBeGreaterThanOrEqual(6);
     expect((await call(token, 'GET', `/accounts/${crowd.account.id}/members?cursor=not-a-cursor`)).status).toBe(400);
+    // A cursor in the right wrapping but made up: its position is not a member's id.
+    const madeUp = Buffer.from(JSON.stringify({ after: 'zzz' })).toString('base64url');
+    expect((await call(token, 'GET', `/accounts/${crowd.account.id}/members?cursor=${madeUp}`)).status).toBe(400);
     expect((await call(token, 'GET', `/accounts/${crowd.account.id}/members?limit=101`)).status).toBe(400);
   });
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { chooseLocale } from '../../i18n/messages.js';
 import { localeOf } from '../../views/render.js';
 import { ApiProblem } from '../problems.js';
-import { decodeCursor, pageAnswer, pageQuery } from '../paging.js';
+import { decodeCursor, pageAnswer, pageQuery, UUID_KEY } from '../paging.js';
 import { defineRoute, settled } from '../route.js';
 import { MemberSchema, memberView, pageOf } from '../schemas.js';
 import { accountParams } from './accounts.js';
@@ -27,7 +27,7 @@ export const memberRoutes = [
       .strict(),
     responses: { 200: { description: 'A page of members', schema: pageOf(MemberSchema, 'MemberPage') } },
     async handle({ ctx, context, accountId, query }) {
-      const page = await context.services.memberships.listMembers(accountId, { state: query.state, role: query.role }, { limit: query.limit, after: decodeCursor(query.cursor) });
+      const page = await context.services.memberships.listMembers(accountId, { state: query.state, role: query.role }, { limit: query.limit, after: decodeCursor(query.cursor, UUID_KEY) });
       return { status: 200, body: pageAnswer(ctx, context.config.issuer, page, memberView(context.config.issuer)) };
     },
   }),
