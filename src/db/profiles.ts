@@ -124,16 +124,21 @@ export function createProfileQueries(db: Database) {
     /**
      * Profiles whose email, phone or name contains `text` (case-insensitive),
      * a page at a time in id order, which new profiles cannot disturb.
+     * `phone` is the text as a phone number's characters, when it reads as (part of) one.
      */
-    async search(filter: { text?: string | undefined }, page: { limit: number; after?: string | undefined }): Promise<Page<Profile>> {
+    async search(
+      filter: { text?: string | undefined; phone?: string | undefined },
+      page: { limit: number; after?: string | undefined },
+    ): Promise<Page<Profile>> {
       const query = db<Profile>('profiles').orderBy('id').limit(page.limit + 1);
       if (page.after) query.where('id', '>', page.after);
       if (filter.text) {
-        const pattern = `%${filter.text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        const like = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        const pattern = like(filter.text);
         query.where((q) =>
           q
             .whereRaw('lower(email) like ?', [pattern])
-            .orWhereRaw('phone like ?', [pattern])
+            .orWhereRaw('phone like ?', [filter.phone ? like(filter.phone) : pattern])
             .orWhereRaw("lower(first_name || ' ' || last_name) like ?", [pattern]),
         );
       }

@@ -91,5 +91,15 @@ export function searchProfiles(
   filter: { text?: string | undefined },
   page: { limit: number; after?: string | undefined },
 ): Promise<Page<Profile>> {
-  return deps.queries.profiles.search(filter, page);
+  return deps.queries.profiles.search({ text: filter.text, phone: filter.text ? phoneSearch(filter.text) : undefined }, page);
+}
+
+/**
+ * Phones are stored in E.164, so an operator's "+7 (916) 123-45-67", or any
+ * part of a number typed with spaces, dashes or brackets, is looked up by its
+ * digits (and leading plus) alone.
+ */
+function phoneSearch(text: string): string | undefined {
+  if (!/^[+\d\s().-]+$/.test(text) || !/\d/.test(text)) return undefined;
+  return normalisePhone(text) ?? text.replace(/[\s().-]/g, '');
 }

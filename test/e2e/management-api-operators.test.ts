@@ -403,6 +403,11 @@ describe.each(backends)('the management API for operators (%s)', (backend) => {
       expect(byEmail.body.items[0]).toMatchObject({ email: people[1]!.email, email_verified: true, has_password: true, blocked: false, blocked_at: null });
       const byPhone = await asOperator('GET', `/profiles?q=${encodeURIComponent(phone)}`);
       expect(byPhone.body.items).toEqual([expect.objectContaining({ id: withPhone.profile.id, phone, phone_verified: true })]);
+      // As an operator types it from a form: brackets, spaces and dashes; or only the last digits with a dash.
+      const typed = `${phone.slice(0, 2)} (${phone.slice(2, 5)}) ${phone.slice(5, 8)}-${phone.slice(8, 10)}-${phone.slice(10)}`;
+      expect((await asOperator('GET', `/profiles?q=${encodeURIComponent(typed)}`)).body.items).toEqual([expect.objectContaining({ id: withPhone.profile.id })]);
+      const tail = `${phone.slice(5, 8)}-${phone.slice(8)}`;
+      expect((await asOperator('GET', `/profiles?q=${encodeURIComponent(tail)}`)).body.items).toEqual([expect.objectContaining({ id: withPhone.profile.id })]);
 
       const seen: string[] = [];
       let path = `/profiles?q=${family.toLowerCase()}&limit=2`;
