@@ -23,6 +23,8 @@ import { createSealer, type Sealer } from './security/sealing.js';
 import { countProviderEvents } from './oidc/provider-metrics.js';
 import { createMetrics, type Metrics } from './operations/metrics.js';
 import { createSignInLimits, type SignInLimits } from './security/rate-limits.js';
+import { createSecondFactorLimits } from './security/second-factor-limits.js';
+import { createFactorService, type FactorService } from './factors/factor-service.js';
 import { createViews, type Views } from './views/render.js';
 import { createDevOutbox, httpSmsSender, smtpEmailSender, type DevOutbox, type Senders } from './delivery/senders.js';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
@@ -33,6 +35,8 @@ import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
  */
 export interface NetidServices {
   profiles: ProfileService;
+  /** Second factors: authenticator apps, passkeys, recovery codes. */
+  factors: FactorService;
   accounts: AccountService;
   memberships: MembershipService;
   clients: ClientService;
@@ -144,6 +148,14 @@ export async function createNetidContext(config: Config, logger: Logger, options
         checkCurrent: createPasswordCheck(db, metrics),
         notices: createExistingProfileNotices(db),
         limits,
+        metrics,
+      }),
+      factors: createFactorService({
+        queries,
+        sealer,
+        codeKey: secrets.codeKey,
+        issuer: config.issuer,
+        limits: createSecondFactorLimits(db),
         metrics,
       }),
       resourceServers: createResourceServerService({ queries }),

@@ -5,6 +5,8 @@ export interface Account {
   id: string;
   name: string;
   renamed_at: Date | null;
+  /** Everyone signing in to the account proves two factors. */
+  require_second_factor: boolean;
   created_at: Date;
 }
 

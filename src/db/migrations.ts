@@ -7,6 +7,7 @@ import * as resourceServers from '../../migrations/20261126000000_resource_serve
 import * as recoveryCodes from '../../migrations/20261201000000_recovery_codes.js';
 import * as refreshReuseResponse from '../../migrations/20261201010000_refresh_reuse_response.js';
 import * as management from '../../migrations/20261202000000_management.js';
+import * as accountSecurity from '../../migrations/20261204000000_account_security.js';
 import type { Database } from './database.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '20261201000000_recovery_codes': recoveryCodes,
   '20261201010000_refresh_reuse_response': refreshReuseResponse,
   '20261202000000_management': management,
+  '20261204000000_account_security': accountSecurity,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

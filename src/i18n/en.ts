@@ -1,3 +1,5 @@
+import { enSecurity } from './en-security.js';
+
 /** English message catalogue: every text a person reads on a NetID page. */
 export const en = {
   'product.name': 'Bitrix24 Network',
@@ -257,6 +259,7 @@ export const en = {
   'problem.no_next_key': 'There is no next signing key to promote: add one first and restart every instance.',
   'problem.previous_key_exists': 'A previous signing key is still published: retire it first.',
   'login.blocked': 'This profile is blocked, so it cannot sign in. Contact the support of your Bitrix24 Network.',
+  ...enSecurity,
 } as const;
 
 export type MessageKey = keyof typeof en;

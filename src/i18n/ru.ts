@@ -1,4 +1,5 @@
 import type { MessageKey } from './en.js';
+import { ruSecurity } from './ru-security.js';
 
 /** Russian catalogue; a key missing here falls back to English. */
 export const ru: Partial<Record<MessageKey, string>> = {
@@ -259,4 +260,5 @@ export const ru: Partial<Record<MessageKey, string>> = {
   'problem.no_next_key': 'Нет следующего ключа подписи: сначала добавьте его и перезапустите все экземпляры.',
   'problem.previous_key_exists': 'Предыдущий ключ подписи ещё опубликован: сначала выведите его из употребления.',
   'login.blocked': 'Этот профиль заблокирован, поэтому войти в него нельзя. Обратитесь в поддержку Битрикс24.Network.',
+  ...ruSecurity,
 };

@@ -12,7 +12,8 @@ export type RateLimitName =
   | 'recovery_request'
   | 'sign_up'
   | 'account_create'
-  | 'current_password';
+  | 'current_password'
+  | 'second_factor';
 export type CodeOutcome = 'issued' | 'refused' | 'accepted' | 'wrong' | 'expired' | 'exhausted';
 
 const SIGN_IN_OUTCOMES: SignInOutcome[] = ['success', 'wrong_password', 'throttled', 'locked', 'second_factor'];
@@ -25,6 +26,7 @@ const RATE_LIMITS: RateLimitName[] = [
   'sign_up',
   'account_create',
   'current_password',
+  'second_factor',
 ];
 
 /**
