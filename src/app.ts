@@ -25,6 +25,7 @@ import { denyFraming } from './security/frame-guard.js';
 import { inputGuard } from './security/input-guard.js';
 import { requestOrigin } from './security/request-origin.js';
 import { VIEWS_DIRECTORY } from './views/render.js';
+import { serveScripts } from './views/scripts.js';
 
 /** A route of NetID's own pages, as its router declares it. */
 export interface PageRoute {
@@ -72,6 +73,7 @@ export function createOwnPages(context: NetidContext): OwnPages {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = stylesheet;
   });
+  serveScripts(site);
   // The network profile is what a person comes for; relying parties find the rest by discovery.
   site.get('/', (ctx) => ctx.redirect('/network'));
 

@@ -25,6 +25,8 @@ import { createMetrics, type Metrics } from './operations/metrics.js';
 import { createSignInLimits, type SignInLimits } from './security/rate-limits.js';
 import { createSecondFactorLimits } from './security/second-factor-limits.js';
 import { createFactorService, type FactorService } from './factors/factor-service.js';
+import { createSessionService, type SessionService } from './sessions/session-service.js';
+import { recordSessions } from './sessions/record-sessions.js';
 import { createViews, type Views } from './views/render.js';
 import { createDevOutbox, httpSmsSender, smtpEmailSender, type DevOutbox, type Senders } from './delivery/senders.js';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
@@ -37,6 +39,8 @@ export interface NetidServices {
   profiles: ProfileService;
   /** Second factors: authenticator apps, passkeys, recovery codes. */
   factors: FactorService;
+  /** A profile's network sessions and the browsers it signs in from. */
+  sessions: SessionService;
   accounts: AccountService;
   memberships: MembershipService;
   clients: ClientService;
@@ -158,6 +162,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
         limits: createSecondFactorLimits(db),
         metrics,
       }),
+      sessions: createSessionService({ queries, notifyLogout, wakeDelivery, issuer: config.issuer }),
       resourceServers: createResourceServerService({ queries }),
       keys: createKeyService({ keys, queries }),
       audit: { list: (filter, page) => queries.audit.list(filter, page) },
@@ -175,6 +180,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       allowPrivateNetworks: config.allowPrivateNetworks,
     });
     countProviderEvents(provider, metrics);
+    recordSessions(provider, services.sessions, logger);
     const started = provider;
     return {
       config,
