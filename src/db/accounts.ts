@@ -35,6 +35,10 @@ export function createAccountQueries(db: Database) {
       return db<Account>('accounts').orderBy('name').forUpdate();
     },
 
+    async setRequireSecondFactor(id: string, required: boolean): Promise<void> {
+      await db('accounts').where({ id }).update({ require_second_factor: required });
+    },
+
     async rename(id: string, name: string): Promise<void> {
       await db('accounts').where({ id }).update({ name, renamed_at: db.fn.now() });
     },
