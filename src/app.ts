@@ -78,7 +78,9 @@ export function createOwnPages(context: NetidContext): OwnPages {
   site.get('/', (ctx) => ctx.redirect('/network'));
 
   const csrf = createCsrf(context.secrets.csrfKey);
-  const networkSession = createNetworkSession(provider, queries.profiles, config.issuer);
+  const networkSession = createNetworkSession(provider, queries.profiles, config.issuer, (visitor, ip) =>
+    context.services.sessions.touch(visitor.sessionUid, ip),
+  );
   const routers: Router[] = [
     createHealthRouter(context.db),
     site,

@@ -7,6 +7,15 @@
 
   function fetchOptions(form) {
     return fetch(form.getAttribute('data-options'), { credentials: 'same-origin', headers: { accept: 'application/json' } }).then(function (response) {
+      // A change that needs a recent sign-in: off to sign in again, and back to this page.
+      if (response.status === 401) {
+        return response.json().then(function (answer) {
+          window.location.assign(answer.sign_in);
+          var leaving = new Error('signing in again');
+          leaving.name = 'AbortError';
+          throw leaving;
+        });
+      }
       if (!response.ok) throw new Error('options refused: ' + response.status);
       return response.json();
     });
