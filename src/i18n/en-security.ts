@@ -1,6 +1,6 @@
 /** English texts of account security: second factors, passkeys, sessions, re-authentication. */
 export const enSecurity = {
-  'login.passkey': 'Sign in with a passkey',
+  'login.passkey': 'Use a passkey',
   'login.passkey_hint': 'A passkey signs you in with your device’s screen lock or a security key, without a password.',
   'login.reauthenticate': 'To make this change, confirm that it is you: sign in again.',
   'second_factor.title': 'Two-step verification',

@@ -2,7 +2,7 @@ import type { enSecurity } from './en-security.js';
 
 /** Russian texts of account security. */
 export const ruSecurity: Record<keyof typeof enSecurity, string> = {
-  'login.passkey': 'Войти с ключом доступа',
+  'login.passkey': 'Использовать ключ доступа',
   'login.passkey_hint': 'Ключ доступа (passkey) позволяет войти с блокировкой экрана вашего устройства или с аппаратным ключом, без пароля.',
   'login.reauthenticate': 'Чтобы внести это изменение, подтвердите, что это вы: войдите ещё раз.',
   'second_factor.title': 'Двухэтапная проверка',
