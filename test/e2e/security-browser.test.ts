@@ -3,7 +3,9 @@ import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import { expectAccessible } from '../support/accessibility.js';
 import { launchChromium } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { createPerson, type TestPerson } from '../support/fixtures.js';
+import type { CreatedAccount } from '../../src/accounts/account-service.js';
+import { accountStandIn } from '../support/account-stand-in.js';
+import { addTestMember, createPerson, createTestAccount, type TestPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
 import { authenticatorApp, type AuthenticatorApp } from '../support/second-factors.js';
 
@@ -25,13 +27,19 @@ describe('a person secures their profile in the browser (postgres)', () => {
   let person: TestPerson;
   let app: AuthenticatorApp;
   let recoveryCodes: string[];
+  let account: CreatedAccount;
+  let accounts: ReturnType<typeof accountStandIn>;
 
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     netid = await startNetid(database.db, { issuerHost: 'localhost' });
     person = await createPerson(netid.context, { firstName: 'Sasha', lastName: 'Secure' });
+    account = await createTestAccount(netid.context, person);
     browser = await launchChromium();
     context = await browser.newContext({ locale: 'en-US' });
+    // The account lives at https://{name}.bitrix24.test, answered by a stand-in that signs in as the account would.
+    accounts = accountStandIn(netid);
+    await context.route(/^https:\/\/[a-z0-9-]+\.bitrix24\.test\//, (route) => accounts.route(route));
     page = await context.newPage();
     cdp = await context.newCDPSession(page);
   });
@@ -121,6 +129,32 @@ describe('a person secures their profile in the browser (postgres)', () => {
     await page.waitForURL(`${netid.issuer}/network`);
     await page.goto(`${netid.issuer}/network/security`);
     await expect(page.locator('#recovery-state').textContent()).resolves.toContain('9');
+
+    // With a second factor of their own, the admin requires two of everyone signing in to the account.
+    await page.goto(`${netid.issuer}/network`);
+    await page.getByRole('link', { name: `Sign-in rules of ${account.account.name}` }).click();
+    await expectAccessible(page);
+    await page.getByLabel('Require two-step verification of everyone who signs in to this account').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(notice()).resolves.toContain('sign-in rules are saved');
+  });
+
+  test('a member without a second factor is told how to set one up, and the account receives unmet_authentication_requirements', async () => {
+    const member = await createPerson(netid.context);
+    await addTestMember(netid.context, account.account.id, member.profile.id);
+    const memberContext = await browser.newContext({ locale: 'en-US' });
+    await memberContext.route(/^https:\/\/[a-z0-9-]+\.bitrix24\.test\//, (route) => accounts.route(route));
+    const memberPage = await memberContext.newPage();
+    await memberPage.goto((await accounts.authorizationRequest(account.account.name)).toString());
+    await memberPage.getByLabel('Email or phone number').fill(member.email);
+    await memberPage.getByLabel('Password').fill(member.password);
+    await memberPage.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await memberPage.getByRole('heading', { name: 'Two-step verification is required' }).waitFor();
+    await expect(memberPage.getByRole('link', { name: 'Open Security in your profile' }).getAttribute('href')).resolves.toBe('/network/security');
+    await expectAccessible(memberPage);
+    await memberPage.getByRole('button', { name: `Return to ${account.account.name}` }).click();
+    await expect(memberPage.locator('#error').textContent()).resolves.toBe('unmet_authentication_requirements');
+    await memberContext.close();
   });
 
   test('registers a passkey with a virtual authenticator and signs in with it, after the password and without one', async () => {
