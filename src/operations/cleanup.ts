@@ -4,6 +4,8 @@ import { deleteExpiredModels } from '../oidc/adapter.js';
 import { forgetReuseResponses } from '../oidc/refresh-reuse.js';
 import { deleteOldCodes } from '../profile/one-time-codes.js';
 import { deleteExpiredRateLimits } from '../security/rate-limits.js';
+import { createProfileSessionQueries } from '../db/profile-sessions.js';
+import { TOKEN_LIFETIMES } from '../oidc/token-lifetimes.js';
 
 /**
  * Periodically deletes expired tokens, sessions, rate-limit counters and one-time
@@ -20,7 +22,9 @@ export function startCleanup(db: Database, logger: Logger, intervalSeconds: numb
         const reuseResponses = await forgetReuseResponses(db);
         const limits = await deleteExpiredRateLimits(db);
         const codes = await deleteOldCodes(db);
-        if (models || reuseResponses || limits || codes) logger.info({ models, reuseResponses, limits, codes }, 'expired rows deleted');
+        // Where a session signed in from outlives nothing: no session lasts longer unseen.
+        const sessions = await createProfileSessionQueries(db).deleteStale(Number(TOKEN_LIFETIMES.Session));
+        if (models || reuseResponses || limits || codes || sessions) logger.info({ models, reuseResponses, limits, codes, sessions }, 'expired rows deleted');
       } catch (error) {
         logger.warn({ err: error }, 'cleanup of expired rows failed; will retry');
       } finally {
