@@ -89,6 +89,15 @@ export function createProfileSessionQueries(db: Database) {
         return Number(row?.count ?? 0);
       },
 
+      /** Keeps the `keep` most recently first seen browsers of the profile; older ones would be announced again. */
+      async forgetAllBut(profileId: string, keep: number): Promise<void> {
+        await db.raw(
+          `delete from profile_devices where profile_id = ? and device_hash not in (
+             select device_hash from profile_devices where profile_id = ? order by first_seen_at desc limit ?)`,
+          [profileId, profileId, keep],
+        );
+      },
+
       /** Remembers the browser for the profile; answers whether it was new to it. */
       async remember(profileId: string, deviceHash: string): Promise<boolean> {
         const result = await db.raw(

@@ -35,6 +35,8 @@ export interface ListedSession {
 /** At most one write a minute per session and process, however often it is used. */
 const TOUCH_INTERVAL_MS = 60_000;
 const TOUCHES_REMEMBERED = 10_000;
+/** Browsers remembered per profile: plenty for a person, and a bound on what signing in from fresh browsers can store. */
+const DEVICES_REMEMBERED = 50;
 
 /**
  * A profile's network sessions (one per browser): where each signs in from,
@@ -122,7 +124,9 @@ export function createSessionService(deps: SessionServiceDependencies) {
       const hash = createHash('sha256').update(input.marker).digest('base64url');
       const { profile } = input;
       if (!(await deps.queries.profileSessions.devices.remember(profile.id, hash))) return false;
-      if (input.created || !profile.email || (await deps.queries.profileSessions.devices.count(profile.id)) < 2) return false;
+      const known = await deps.queries.profileSessions.devices.count(profile.id);
+      if (known > DEVICES_REMEMBERED) await deps.queries.profileSessions.devices.forgetAllBut(profile.id, DEVICES_REMEMBERED);
+      if (input.created || !profile.email || known < 2) return false;
       const time = new Date().toISOString().slice(0, 16).replace('T', ' ');
       await deps.queries.outbox.enqueue({
         channel: 'email',
