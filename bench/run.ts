@@ -20,6 +20,7 @@ import { discovery } from './scenarios/discovery.js';
 import { introspection } from './scenarios/introspection.js';
 import { jwks } from './scenarios/jwks.js';
 import { passwordSignin } from './scenarios/password-signin.js';
+import { totpSignin } from './scenarios/totp-signin.js';
 import { refreshToken } from './scenarios/refresh-token.js';
 import type { Scenario } from './scenarios/scenario.js';
 import { userinfo } from './scenarios/userinfo.js';
@@ -34,6 +35,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   userinfo,
   refresh_token: refreshToken,
   password_signin: passwordSignin,
+  totp_signin: totpSignin,
   discovery,
   jwks: jwks,
 };

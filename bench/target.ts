@@ -35,6 +35,7 @@ export const SCENARIO_NAMES = [
   'userinfo',
   'refresh_token',
   'password_signin',
+  'totp_signin',
   'discovery',
   'jwks',
 ] as const;
