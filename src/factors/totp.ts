@@ -28,11 +28,14 @@ async function setupOf(secret: string, profile: Profile): Promise<TotpSetup> {
   return { secret, uri, qrCode: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` };
 }
 
-/** Starts setting up an authenticator app: a new secret, kept sealed until its first code confirms it. */
-export async function beginTotp(deps: FactorServiceDependencies, profile: Profile): Promise<Outcome<{ setup: TotpSetup }, 'totp-already-enabled'>> {
+/**
+ * Starts setting up an authenticator app: a new secret, kept sealed until its
+ * first code confirms it. The page that shows it draws the QR code (pendingTotp).
+ */
+export async function beginTotp(deps: FactorServiceDependencies, profile: Profile): Promise<Outcome<{ secret: string }, 'totp-already-enabled'>> {
   const secret = generateSecret();
   if (!(await deps.queries.factors.totp.savePending(profile.id, deps.sealer.seal(secret)))) return refuse('totp-already-enabled');
-  return ok({ setup: await setupOf(secret, profile) });
+  return ok({ secret });
 }
 
 /** The set-up in progress, shown again until it is confirmed. */

@@ -27,7 +27,7 @@ describe.each(backends)('second factors (%s)', (backend) => {
     const person = await createPerson(netid.context);
     const begun = await factors().beginTotp(person.profile);
     if (!begun.ok) throw new Error(begun.problem);
-    const app = authenticatorApp(begun.setup.secret);
+    const app = authenticatorApp(begun.secret);
     expect(await factors().confirmTotp(person.profile.id, await app.nextCode(), OPERATOR)).toEqual({ ok: true });
     return { person, app };
   }
@@ -36,15 +36,17 @@ describe.each(backends)('second factors (%s)', (backend) => {
     const person = await createPerson(netid.context);
     const begun = await factors().beginTotp(person.profile);
     if (!begun.ok) throw new Error(begun.problem);
-    expect(begun.setup.secret).toMatch(/^[A-Z2-7]{32}$/);
-    expect(begun.setup.uri).toContain(`secret=${begun.setup.secret}`);
-    expect(begun.setup.qrCode).toMatch(/^data:image\/svg\+xml;base64,/);
+    expect(begun.secret).toMatch(/^[A-Z2-7]{32}$/);
+    const setup = await factors().pendingTotp(person.profile);
+    expect(setup?.secret).toBe(begun.secret);
+    expect(setup?.uri).toContain(`secret=${begun.secret}`);
+    expect(Buffer.from(setup!.qrCode.replace(/^data:image\/svg\+xml;base64,/, ''), 'base64').toString()).toContain('<svg');
     const stored = await netid.context.db('profile_totp').where({ profile_id: person.profile.id }).first();
-    expect(stored.secret_sealed).not.toContain(begun.setup.secret);
+    expect(stored.secret_sealed).not.toContain(begun.secret);
     expect(stored.confirmed_at).toBeNull();
     // Not a second factor until confirmed, and a sign-in code does not confirm it.
     expect(await factors().enrolled(person.profile.id)).toMatchObject({ totp: false });
-    const code = await generate({ secret: begun.setup.secret });
+    const code = await generate({ secret: begun.secret });
     expect(await factors().verifyTotp(person.profile.id, code, OPERATOR)).toMatchObject({ ok: false, problem: 'totp-not-enabled' });
     expect(await factors().confirmTotp(person.profile.id, code, OPERATOR)).toEqual({ ok: true });
     expect(await factors().enrolled(person.profile.id)).toMatchObject({ totp: true });

@@ -32,7 +32,7 @@ export type AuthenticatorApp = ReturnType<typeof authenticatorApp>;
 export async function enrolAuthenticatorApp(context: NetidContext, profile: Profile): Promise<AuthenticatorApp> {
   const begun = await context.services.factors.beginTotp(profile);
   if (!begun.ok) throw new Error(`the authenticator app was refused: ${begun.problem}`);
-  const app = authenticatorApp(begun.setup.secret);
+  const app = authenticatorApp(begun.secret);
   const confirmed = await context.services.factors.confirmTotp(profile.id, await app.nextCode(), OPERATOR);
   if (!confirmed.ok) throw new Error(`the first code was refused: ${confirmed.problem}`);
   return app;
