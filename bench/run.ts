@@ -21,6 +21,7 @@ import { federatedSignin } from './scenarios/federated-signin.js';
 import { introspection } from './scenarios/introspection.js';
 import { jwks } from './scenarios/jwks.js';
 import { passwordSignin } from './scenarios/password-signin.js';
+import { totpSignin } from './scenarios/totp-signin.js';
 import { refreshToken } from './scenarios/refresh-token.js';
 import type { Scenario } from './scenarios/scenario.js';
 import { userinfo } from './scenarios/userinfo.js';
@@ -36,6 +37,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   refresh_token: refreshToken,
   password_signin: passwordSignin,
   federated_signin: federatedSignin,
+  totp_signin: totpSignin,
   discovery,
   jwks: jwks,
 };

@@ -36,6 +36,7 @@ export const SCENARIO_NAMES = [
   'refresh_token',
   'password_signin',
   'federated_signin',
+  'totp_signin',
   'discovery',
   'jwks',
 ] as const;

@@ -26,6 +26,7 @@ import { denyFraming } from './security/frame-guard.js';
 import { inputGuard } from './security/input-guard.js';
 import { requestOrigin } from './security/request-origin.js';
 import { VIEWS_DIRECTORY } from './views/render.js';
+import { serveScripts } from './views/scripts.js';
 
 /** A route of NetID's own pages, as its router declares it. */
 export interface PageRoute {
@@ -75,11 +76,14 @@ export function createOwnPages(context: NetidContext): OwnPages {
       ctx.body = asset;
     });
   }
+  serveScripts(site);
   // The network profile is what a person comes for; relying parties find the rest by discovery.
   site.get('/', (ctx) => ctx.redirect('/network'));
 
   const csrf = createCsrf(context.secrets.csrfKey);
-  const networkSession = createNetworkSession(provider, queries.profiles, config.issuer);
+  const networkSession = createNetworkSession(provider, queries.profiles, config.issuer, (visitor, ip) =>
+    context.services.sessions.touch(visitor.sessionUid, ip),
+  );
   const routers: Router[] = [
     createHealthRouter(context.db),
     site,

@@ -28,6 +28,10 @@ import { createSealer, type Sealer } from './security/sealing.js';
 import { countProviderEvents } from './oidc/provider-metrics.js';
 import { createMetrics, type Metrics } from './operations/metrics.js';
 import { createSignInLimits, type SignInLimits } from './security/rate-limits.js';
+import { createSecondFactorLimits } from './security/second-factor-limits.js';
+import { createFactorService, type FactorService } from './factors/factor-service.js';
+import { createSessionService, type SessionService } from './sessions/session-service.js';
+import { recordSessions } from './sessions/record-sessions.js';
 import { createViews, type Views } from './views/render.js';
 import { createDevOutbox, httpSmsSender, smtpEmailSender, type DevOutbox, type Senders } from './delivery/senders.js';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
@@ -38,6 +42,10 @@ import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
  */
 export interface NetidServices {
   profiles: ProfileService;
+  /** Second factors: authenticator apps, passkeys, recovery codes. */
+  factors: FactorService;
+  /** A profile's network sessions and the browsers it signs in from. */
+  sessions: SessionService;
   accounts: AccountService;
   memberships: MembershipService;
   clients: ClientService;
@@ -164,6 +172,15 @@ export async function createNetidContext(config: Config, logger: Logger, options
         logger,
         metrics,
       }),
+      factors: createFactorService({
+        queries,
+        sealer,
+        codeKey: secrets.codeKey,
+        issuer: config.issuer,
+        limits: createSecondFactorLimits(db),
+        metrics,
+      }),
+      sessions: createSessionService({ queries, notifyLogout, wakeDelivery, issuer: config.issuer }),
       audit: { list: (filter, page) => queries.audit.list(filter, page) },
     };
     provider = createProvider({
@@ -179,6 +196,7 @@ export async function createNetidContext(config: Config, logger: Logger, options
       allowPrivateNetworks: config.allowPrivateNetworks,
     });
     countProviderEvents(provider, metrics);
+    recordSessions(provider, services.sessions, logger);
     const started = provider;
     return {
       config,

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { formField } from '../views/form-fields.js';
+import { formCheckbox, formField } from '../views/form-fields.js';
 import type { Context } from 'koa';
 import type { NetworkEnvironment } from '../profile/network-environment.js';
 import { visitorOf } from '../profile/network-kit.js';
@@ -82,5 +82,29 @@ export function registerAccountPages(router: Router, env: NetworkEnvironment): v
       return renderRename(ctx, found.account.name, { name: newName, errorKey: messageKey, blocked }, status);
     }
     kit.done(ctx, '/network', 'done.account_renamed');
+  });
+
+  const renderSecurity = (ctx: Context, account: { name: string; require_second_factor: boolean }, values: { errorKey?: string; blocked?: boolean } = {}, status = 200) =>
+    kit.render(ctx, 'account-security', { account: account.name, required: account.require_second_factor, ...values }, status);
+
+  // Whether everyone signing in to the account must prove two factors: its active admins decide.
+  router.get('/accounts/:name/security', async (ctx) => {
+    const found = await membershipFor(ctx);
+    if (!found) return;
+    const admin = found.membership.role === 'admin' && found.membership.state === 'active';
+    if (!admin) return renderSecurity(ctx, found.account, { errorKey: ACCOUNT_PROBLEMS['not-an-admin'].messageKey, blocked: true }, 403);
+    renderSecurity(ctx, found.account);
+  });
+
+  router.post('/accounts/:name/security', kit.forms, async (ctx) => {
+    if (!kit.guard(ctx)) return;
+    const found = await membershipFor(ctx);
+    if (!found) return;
+    const result = await services.accounts.setRequireSecondFactor(found.account.id, formCheckbox(ctx, 'require_second_factor'), personActor(ctx, visitorOf(ctx).profile.id));
+    if (!result.ok) {
+      const { status, messageKey } = ACCOUNT_PROBLEMS[result.problem];
+      return renderSecurity(ctx, found.account, { errorKey: messageKey, blocked: result.problem === 'not-an-admin' }, status);
+    }
+    kit.done(ctx, '/network', 'done.account_security');
   });
 }

@@ -22,6 +22,7 @@ export type AccountProblem =
   | 'account-already-renamed'
   | 'account-name-same'
   | 'account-name-taken'
+  | 'second-factor-needed-first'
   | `account-name-${AccountNameProblem}`;
 
 export const ACCOUNT_PROBLEMS: ProblemTable<AccountProblem> = {
@@ -31,6 +32,7 @@ export const ACCOUNT_PROBLEMS: ProblemTable<AccountProblem> = {
   'account-already-renamed': { status: 409, messageKey: 'rename.already_renamed' },
   'account-name-same': { status: 400, messageKey: 'rename.same' },
   'account-name-taken': { status: 409, messageKey: 'rename.taken' },
+  'second-factor-needed-first': { status: 409, messageKey: 'account_security.need_own_factor' },
   'account-name-length': { status: 400, messageKey: 'rename.length' },
   'account-name-characters': { status: 400, messageKey: 'rename.characters' },
   'account-name-hyphens': { status: 400, messageKey: 'rename.hyphens' },
@@ -135,6 +137,30 @@ export function createAccountService(deps: AccountServiceDependencies) {
 
     list(filter: { name?: string | undefined }, page: { limit: number; after?: string | undefined }): Promise<Page<Account>> {
       return deps.queries.accounts.list(filter, page);
+    },
+
+    /**
+     * Whether everyone signing in to the account must prove two factors
+     * (the login check and the sign-in's second-factor step read it). When a
+     * person asks, only an active admin may, and one who turns it on must have
+     * a second factor already, or they would lock themselves out; the
+     * account's own back end and operators decide for the account.
+     */
+    async setRequireSecondFactor(accountId: string, required: boolean, actor: Actor): Promise<Outcome<{ account: Account }, AccountProblem>> {
+      return deps.queries.transaction(async (queries) => {
+        const account = await queries.accounts.findByIdForUpdate(accountId);
+        if (!account) return refuse('account-not-found');
+        if (actor.kind === 'profile') {
+          const membership = await queries.memberships.find(accountId, actor.profileId!);
+          if (membership?.role !== 'admin' || membership.state !== 'active') return refuse('not-an-admin');
+          const own = await queries.factors.summary(actor.profileId!);
+          if (required && !own.totp && own.passkeys === 0) return refuse('second-factor-needed-first');
+        }
+        if (account.require_second_factor === required) return ok({ account });
+        await queries.accounts.setRequireSecondFactor(accountId, required);
+        await queries.audit.record({ kind: 'account.second_factor_requirement_changed', accountId, actor, detail: { required } });
+        return ok({ account: { ...account, require_second_factor: required } });
+      });
     },
 
     /**

@@ -33,6 +33,9 @@ export const AccountSchema = z
     renamed_at: timestamp.nullable().meta({ description: 'When its one rename was used, if it was' }),
     created_at: timestamp,
     client_id: z.string().nullable().meta({ description: "The account's own OIDC client" }),
+    require_second_factor: z.boolean().meta({
+      description: 'Everyone signing in to the account proves two factors; without one, the account receives unmet_authentication_requirements',
+    }),
   })
   .meta({ id: 'Account' });
 
@@ -42,6 +45,7 @@ export const accountView = (account: Account, clientId: string | null) => ({
   renamed_at: iso(account.renamed_at),
   created_at: iso(account.created_at)!,
   client_id: clientId,
+  require_second_factor: account.require_second_factor,
 });
 
 export const MemberSchema = z

@@ -5,6 +5,8 @@ export interface Account {
   id: string;
   name: string;
   renamed_at: Date | null;
+  /** Everyone signing in to the account proves two factors. */
+  require_second_factor: boolean;
   created_at: Date;
 }
 
@@ -31,6 +33,10 @@ export function createAccountQueries(db: Database) {
     /** Every account by name, locked until the transaction ends (a change to all of them). */
     async listAll(): Promise<Account[]> {
       return db<Account>('accounts').orderBy('name').forUpdate();
+    },
+
+    async setRequireSecondFactor(id: string, required: boolean): Promise<void> {
+      await db('accounts').where({ id }).update({ require_second_factor: required });
     },
 
     async rename(id: string, name: string): Promise<void> {

@@ -8,6 +8,7 @@ import * as recoveryCodes from '../../migrations/20261201000000_recovery_codes.j
 import * as refreshReuseResponse from '../../migrations/20261201010000_refresh_reuse_response.js';
 import * as management from '../../migrations/20261202000000_management.js';
 import * as federatedIdentities from '../../migrations/20261203000000_federated_identities.js';
+import * as accountSecurity from '../../migrations/20261204000000_account_security.js';
 import type { Database } from './database.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '20261201010000_refresh_reuse_response': refreshReuseResponse,
   '20261202000000_management': management,
   '20261203000000_federated_identities': federatedIdentities,
+  '20261204000000_account_security': accountSecurity,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -20,6 +20,8 @@ import { createPhotoQueries } from './photos.js';
 import { createProfileQueries } from './profiles.js';
 import { createResourceServerQueries, type ResourceServer, type ResourceServerCache } from './resource-servers.js';
 import { createSessionQueries } from './sessions.js';
+import { createFactorQueries } from './factors.js';
+import { createProfileSessionQueries } from './profile-sessions.js';
 
 /** What the queries are built from; one per process, shared by every transaction's queries. */
 export interface QueryEnvironment {
@@ -54,6 +56,8 @@ function build(db: Database, environment: QueryEnvironment, root: Database) {
     audit: createAuditQueries(db),
     photos: createPhotoQueries(db),
     sessions: createSessionQueries(db),
+    factors: createFactorQueries(db),
+    profileSessions: createProfileSessionQueries(db),
     invitations: createInvitationQueries(db),
     identities: createIdentityQueries(db),
     federationRequests: createFederationRequestQueries(db),

@@ -66,6 +66,19 @@ export function createSessionQueries(db: Database) {
     },
 
     /**
+     * Ends one network session of a profile (one browser): the session, the
+     * grants it signed in with and every code and token issued under them. The
+     * other sessions keep theirs. Undefined when the profile has no such session.
+     */
+    async endSession(profileId: string, sessionUid: string): Promise<BackchannelLogout[] | undefined> {
+      const ended: Array<{ payload: SessionPayload }> = await sessionsOf(profileId).where('uid', sessionUid).delete(['payload']);
+      if (!ended.length) return undefined;
+      const grants = ended.flatMap(({ payload }) => Object.values(payload.authorizations ?? {}).flatMap((a) => (a.grantId ? [a.grantId] : [])));
+      await revokeGrants(grants);
+      return logoutsIn(ended);
+    },
+
+    /**
      * Ends what a profile holds at one client: the grants (with their codes
      * and tokens) it gave that client. The network sessions stay, but the
      * client is owed a back-channel logout for each of them that signed in to it.

@@ -5,11 +5,11 @@ export type Channel = 'email' | 'sms';
 /** Messages that carry a one-time code (`params.code`). */
 export type CodeTemplate = 'confirm-email' | 'connect-email' | 'connect-phone' | 'recover-access';
 /** Messages that only tell the person something, with no code: some carry a link (`params.link`). */
-export type NoticeTemplate = 'existing-profile' | 'membership-invitation' | 'invitation-sign-up';
+export type NoticeTemplate = 'existing-profile' | 'membership-invitation' | 'invitation-sign-up' | 'new-sign-in';
 /** What a message is about; each has localised text in the catalogues (`message.<template>.*`). */
 export type MessageTemplate = CodeTemplate | NoticeTemplate;
 
-const NOTICE_TEMPLATES: ReadonlySet<string> = new Set<NoticeTemplate>(['existing-profile', 'membership-invitation', 'invitation-sign-up']);
+const NOTICE_TEMPLATES: ReadonlySet<string> = new Set<NoticeTemplate>(['existing-profile', 'membership-invitation', 'invitation-sign-up', 'new-sign-in']);
 
 export const isNoticeTemplate = (template: string): template is NoticeTemplate => NOTICE_TEMPLATES.has(template);
 

@@ -1,3 +1,5 @@
+import { enSecurity } from './en-security.js';
+
 /** English message catalogue: every text a person reads on a NetID page. */
 export const en = {
   'product.name': 'Bitrix24 Network',
@@ -291,6 +293,7 @@ export const en = {
   'done.identity_connected': 'The service is connected. You can now sign in with it.',
   'done.identity_disconnected': 'The service is disconnected. You can no longer sign in with it.',
   'done.signed_in_again': 'You signed in again. Choose Connect once more to connect the service.',
+  ...enSecurity,
 } as const;
 
 export type MessageKey = keyof typeof en;

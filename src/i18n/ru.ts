@@ -1,4 +1,5 @@
 import type { MessageKey } from './en.js';
+import { ruSecurity } from './ru-security.js';
 
 /** Russian catalogue; a key missing here falls back to English. */
 export const ru: Partial<Record<MessageKey, string>> = {
@@ -293,4 +294,5 @@ export const ru: Partial<Record<MessageKey, string>> = {
   'done.identity_connected': 'Сервис подключён. Теперь через него можно входить в профиль.',
   'done.identity_disconnected': 'Сервис отключён. Входить через него больше нельзя.',
   'done.signed_in_again': 'Вы вошли повторно. Нажмите «Подключить» ещё раз, чтобы подключить сервис.',
+  ...ruSecurity,
 };

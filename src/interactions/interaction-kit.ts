@@ -89,6 +89,17 @@ export function createInteractionKit(provider: Provider, views: Views, csrf: Csr
       await saveResult(interaction, { netidRecovery: recovery });
     },
 
+    /** The WebAuthn challenge this sign-in last handed to the browser. */
+    passkeyChallenge(interaction: Interaction): string | undefined {
+      const challenge = (interaction.result as { netidPasskey?: unknown } | undefined)?.netidPasskey;
+      return typeof challenge === 'string' ? challenge : undefined;
+    },
+
+    /** Kept on the interaction, so any instance can check the answer; a new one replaces it, a used one is cleared. */
+    async rememberPasskeyChallenge(interaction: Interaction, challenge: string | undefined): Promise<void> {
+      await saveResult(interaction, { netidPasskey: challenge });
+    },
+
     async finish(ctx: Context, result: InteractionResults, merge = false): Promise<void> {
       await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
       // interactionFinished answered with a redirect on the raw response; keep Koa from writing again.

@@ -6,6 +6,7 @@ import { type Interaction } from './interaction-kit.js';
 import { formField } from '../views/form-fields.js';
 import { personActor } from '../operations/request-actor.js';
 import { PROFILE_PROBLEMS } from '../profile/profile-service.js';
+import { NETWORK_CLIENT_ID } from '../profile/network-session.js';
 
 export async function renderLogin(
   ctx: Context,
@@ -23,6 +24,8 @@ export async function renderLogin(
       clientName: await env.kit.clientName(interaction),
       identifier: typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '',
       providers: env.context.services.federation.providers(),
+      // The network pages ask for a fresh sign-in before a change that needs one (src/profile/recent-sign-in.ts).
+      reauthenticate: Boolean(interaction.session?.accountId) && interaction.params.client_id === NETWORK_CLIENT_ID && String(interaction.params.prompt ?? '').split(' ').includes('login'),
       ...extra,
     },
     status,

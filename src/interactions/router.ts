@@ -11,6 +11,9 @@ import { createInteractionKit, displayName, isDecoy } from './interaction-kit.js
 import { registerLogin, renderLogin } from './login.js';
 import { registerRecovery } from './recovery.js';
 import { registerSignUp } from './sign-up.js';
+import { registerPasskeySignIn } from './passkey-sign-in.js';
+import { registerSecondFactor, secondFactor } from './steps/second-factor.js';
+import { beginStepUp, isStepUp } from './step-up.js';
 
 /** The sign-in screen: oidc-provider hands over here whenever a person must act. */
 export function createInteractionRouter(context: NetidContext, csrf: Csrf): Router {
@@ -21,7 +24,7 @@ export function createInteractionRouter(context: NetidContext, csrf: Csrf): Rout
     kit: createInteractionKit(provider, views, csrf),
     forms: formParser(),
     // What a sign-in passes after its first factor, in this order.
-    steps: [emailConfirmation],
+    steps: [emailConfirmation, secondFactor],
   };
   const signUp = registerSignUp(router, env);
 
@@ -38,6 +41,7 @@ export function createInteractionRouter(context: NetidContext, csrf: Csrf): Rout
       case 'create':
         return signUp.render(ctx, env, interaction);
       case 'login':
+        if (isStepUp(interaction) && (await beginStepUp(ctx, env, interaction))) return;
         return renderLogin(ctx, env, interaction);
       case 'membership': {
         const profile = await queries.profiles.findById(interaction.session!.accountId);
@@ -65,7 +69,9 @@ export function createInteractionRouter(context: NetidContext, csrf: Csrf): Rout
   });
 
   registerLogin(router, env);
+  registerPasskeySignIn(router, env);
   registerEmailConfirmation(router, env);
+  registerSecondFactor(router, env);
   registerConsent(router, env);
   registerRecovery(router, env);
   registerFederation(router, env);

@@ -1,11 +1,14 @@
 import type { Context } from 'koa';
 import type { Profile } from '../db/profiles.js';
-import { acrFor } from '../oidc/authentication-context.js';
+import { chooseLocale } from '../i18n/messages.js';
+import { acrFor, withMultipleFactors } from '../oidc/authentication-context.js';
+import { deviceMarker } from '../sessions/device-marker.js';
+import { localeOf } from '../views/render.js';
 import type { InteractionEnvironment } from './environment.js';
 import type { Interaction } from './interaction-kit.js';
 
 /** The steps a sign-in may have to pass after its first factor. */
-export type StepName = 'email-confirmation';
+export type StepName = 'email-confirmation' | 'second-factor';
 
 /**
  * A sign-in in progress once its first factor (a password, an upstream
@@ -67,6 +70,14 @@ export async function proceed(
     return;
   }
   await env.kit.remember(interaction, undefined);
+  await env.context.services.sessions.rememberDevice({
+    profile,
+    marker: deviceMarker(ctx),
+    created: progress.created,
+    userAgent: ctx.get('user-agent') || null,
+    ip: ctx.ip || null,
+    locale: chooseLocale(profile.locale, () => localeOf(ctx)),
+  });
   await env.kit.finish(ctx, {
     login: { accountId: profile.id, acr: acrFor(progress.amr), amr: progress.amr, remember: true },
     // Sign-up answers a prompt=create request (OpenID Connect "Initiating User Registration").
@@ -86,7 +97,7 @@ export async function passStep(
   const passed: SignInProgress = {
     ...progress,
     passed: [...progress.passed, ...(progress.current ? [progress.current] : [])],
-    amr: [...new Set([...progress.amr, ...proved])],
+    amr: withMultipleFactors([...progress.amr, ...proved]),
     current: undefined,
   };
   return proceed(ctx, env, interaction, profile, passed);

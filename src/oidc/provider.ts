@@ -9,7 +9,8 @@ import type { Sealer } from '../security/sealing.js';
 import type { Views } from '../views/render.js';
 import { createModelStorage } from './adapter.js';
 import { reasonOf } from './backchannel-logout.js';
-import { ACR } from './authentication-context.js';
+import { ACR_VALUES, acrRequestOf, reportedAcr } from './authentication-context.js';
+import { accountDemandFrom, authenticationLevelCheck } from './authentication-level.js';
 import { accountIdOf } from './client-kind.js';
 import { profileClaims, SCOPE_CLAIMS } from './claims.js';
 import { loadExistingGrant } from './grants.js';
@@ -47,6 +48,11 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // prompt=create opens the sign-up form (OpenID Connect "Initiating User Registration"); never needed otherwise.
   policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0);
   policy.add(membershipPrompt(memberships), 2);
+  // NetID's levels are ordered, where oidc-provider's own checks compare one value.
+  const login = policy.get('login')!;
+  login.checks.remove('essential_acrs');
+  login.checks.remove('essential_acr');
+  login.checks.add(authenticationLevelCheck(accountDemandFrom(deps.queries.accounts)));
 
   const photoUrl = (photo: string) => `${issuer}/photos/${encodeURIComponent(photo)}`;
 
@@ -79,7 +85,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     claims: SCOPE_CLAIMS,
     // Accounts read names and addresses from the ID token; many RPs never call userinfo.
     conformIdTokenClaims: false,
-    acrValues: [ACR.password],
+    acrValues: [...ACR_VALUES],
 
     features: {
       devInteractions: { enabled: false },
@@ -169,6 +175,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
   provider.use(protocolFailures(provider, views, deps.logger));
   // Next, so it wraps everything else oidc-provider runs for a request.
   provider.use(storage.trackRequest);
+
+  // The session keeps what was proven (`amr`); each relying party is told the level in the terms it asked in.
+  provider.on('authorization.accepted', (ctx: KoaContextWithOIDC) => {
+    const session = ctx.oidc.session;
+    if (session?.accountId) session.acr = reportedAcr(session.amr ?? [], acrRequestOf(ctx.oidc.params as Record<string, unknown>));
+  });
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
     deps.logger.error({ err: error, path: ctx.path }, 'oidc-provider server error');

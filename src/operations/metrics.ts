@@ -13,7 +13,8 @@ export type RateLimitName =
   | 'sign_up'
   | 'account_create'
   | 'current_password'
-  | 'social_login';
+  | 'social_login'
+  | 'second_factor';
 export type CodeOutcome = 'issued' | 'refused' | 'accepted' | 'wrong' | 'expired' | 'exhausted';
 
 const SIGN_IN_OUTCOMES: SignInOutcome[] = ['success', 'wrong_password', 'throttled', 'locked', 'second_factor'];
@@ -27,6 +28,7 @@ const RATE_LIMITS: RateLimitName[] = [
   'account_create',
   'current_password',
   'social_login',
+  'second_factor',
 ];
 
 /**

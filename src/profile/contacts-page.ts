@@ -40,7 +40,7 @@ export function registerContacts(router: Router, env: NetworkEnvironment): void 
 
     router.get(path, (ctx) => render(ctx));
 
-    router.post(path, kit.forms, async (ctx) => {
+    router.post(path, kit.forms, kit.recentSignIn({ returnTo: `/network${path}` }), async (ctx) => {
       if (!kit.guard(ctx)) return;
       const value = formField(ctx, 'value', 320);
       const propagate = formCheckbox(ctx, 'propagate');
@@ -55,7 +55,7 @@ export function registerContacts(router: Router, env: NetworkEnvironment): void 
       ctx.redirect(`/network${path}`);
     });
 
-    router.post(`${path}/confirm`, kit.forms, async (ctx) => {
+    router.post(`${path}/confirm`, kit.forms, kit.recentSignIn({ returnTo: `/network${path}` }), async (ctx) => {
       if (!kit.guard(ctx)) return;
       const { profile } = visitorOf(ctx);
       const result = await profiles.confirmContact(profile.id, kind, formField(ctx, 'code', 32), personActor(ctx, profile.id));

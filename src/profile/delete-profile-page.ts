@@ -20,9 +20,9 @@ export function registerDeleteProfile(router: Router, env: NetworkEnvironment): 
     );
   };
 
-  router.get('/delete', (ctx) => render(ctx));
+  router.get('/delete', kit.recentSignIn(), (ctx) => render(ctx));
 
-  router.post('/delete', kit.forms, async (ctx) => {
+  router.post('/delete', kit.forms, kit.recentSignIn(), async (ctx) => {
     if (!kit.guard(ctx)) return;
     const { profile } = visitorOf(ctx);
     const result = await context.services.profiles.delete(

@@ -30,6 +30,7 @@ export function registerMyNetwork(router: Router, env: NetworkEnvironment): void
       address,
       enterUrl,
       canRename: membership.role === 'admin' && membership.state === 'active' && !membership.account_renamed_at,
+      administered: membership.role === 'admin' && membership.state === 'active',
     };
   };
 

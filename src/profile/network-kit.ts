@@ -4,12 +4,17 @@ import { formField, formParser } from '../views/form-fields.js';
 import type { Csrf } from '../security/csrf.js';
 import type { Views } from '../views/render.js';
 import type { NetworkVisitor } from './network-session.js';
+import type { FactorService } from '../factors/factor-service.js';
+import { requireRecentSignIn } from './recent-sign-in.js';
 
 export const visitorOf = (ctx: Context): NetworkVisitor => ctx.state.visitor as NetworkVisitor;
 
 /** Shared steps of every network-profile page: render for the visitor, guard forms. */
-export function createNetworkKit(views: Views, csrf: Csrf) {
+export function createNetworkKit(views: Views, csrf: Csrf, factors: Pick<FactorService, 'enrolled'>) {
   return {
+    /** A recent sign-in before what follows (src/profile/recent-sign-in.ts): `router.post(path, kit.forms, kit.recentSignIn({ returnTo }), …)`. */
+    recentSignIn: (options: Parameters<typeof requireRecentSignIn>[1] = {}) => requireRecentSignIn(factors, options),
+
     /** Parses url-encoded forms (formParser). */
     forms: formParser(),
 

@@ -11,6 +11,9 @@ import { createNetworkKit } from './network-kit.js';
 import type { NetworkSession } from './network-session.js';
 import { registerPasswordPage } from './password-page.js';
 import { registerSocialPage } from './social-page.js';
+import { registerPasskeysPage } from './passkeys-page.js';
+import { registerSecurityPage } from './security-page.js';
+import { registerTotpPage } from './totp-page.js';
 
 /** The network-profile pages under /network, each behind the network session. */
 export function createNetworkRouter(context: NetidContext, csrf: Csrf, session: NetworkSession): Router {
@@ -18,13 +21,16 @@ export function createNetworkRouter(context: NetidContext, csrf: Csrf, session: 
   router.use(session.required());
   const env: NetworkEnvironment = {
     context,
-    kit: createNetworkKit(context.views, csrf),
+    kit: createNetworkKit(context.views, csrf, context.services.factors),
   };
   registerMyNetwork(router, env);
   registerEditProfile(router, env);
   registerContacts(router, env);
   registerPasswordPage(router, env);
   registerSocialPage(router, env);
+  registerSecurityPage(router, env);
+  registerTotpPage(router, env);
+  registerPasskeysPage(router, env);
   registerDeleteProfile(router, env);
   registerAccountPages(router, env);
   return router;

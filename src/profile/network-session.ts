@@ -16,9 +16,15 @@ export interface NetworkVisitor {
   profile: Profile;
   /** The oidc-provider session the pages ride on; a password change keeps this one. */
   sessionId: string;
-  /** When the person last signed in in this browser (seconds since the epoch). */
-  signedInAt: number | undefined;
+  /** The session's uid, which stays while its id changes at each sign-in (src/db/profile-sessions.ts). */
+  sessionUid: string;
+  /** When the session's last sign-in happened (seconds since the epoch), and what it proved (RFC 8176). */
+  signedInAt: number;
+  amr: string[];
 }
+
+/** How long a sign-in counts as recent for a change that needs one (src/profile/recent-sign-in.ts). */
+export const RECENT_SIGN_IN_SECONDS = 5 * 60;
 
 /**
  * The network-profile pages belong to NetID itself, so they are signed in
@@ -41,7 +47,13 @@ export function ensureNetworkClient(clients: ClientQueries, issuer: string): Pro
   });
 }
 
-export function createNetworkSession(provider: Provider, profiles: ProfileQueries, issuer: string) {
+export function createNetworkSession(
+  provider: Provider,
+  profiles: ProfileQueries,
+  issuer: string,
+  /** Told of each page a signed-in person opens, so the Security page can say when a session was last used. */
+  onVisit: (visitor: NetworkVisitor, ip: string) => Promise<void> = async () => {},
+) {
   /** Only NetID's own network pages: a crafted address must not make this an open redirect. */
   const safeReturn = (value: unknown) =>
     typeof value === 'string' && /^\/network(\/|$|\?)/.test(value) ? value : '/network';
@@ -51,7 +63,8 @@ export function createNetworkSession(provider: Provider, profiles: ProfileQuerie
       const session = await provider.Session.get(ctx as never);
       if (!session.accountId) return undefined;
       const profile = await profiles.findById(session.accountId);
-      return profile ? { profile, sessionId: session.jti, signedInAt: session.loginTs } : undefined;
+      if (!profile) return undefined;
+      return { profile, sessionId: session.jti, sessionUid: session.uid, signedInAt: session.loginTs ?? 0, amr: session.amr ?? [] };
     },
 
     /** Middleware: the visitor in `ctx.state.visitor`, or off to the sign-in screen and back. */
@@ -64,6 +77,7 @@ export function createNetworkSession(provider: Provider, profiles: ProfileQuerie
           return;
         }
         ctx.state.visitor = visitor;
+        await onVisit(visitor, ctx.ip);
         await next();
       };
     },
@@ -71,7 +85,7 @@ export function createNetworkSession(provider: Provider, profiles: ProfileQuerie
     routes(views: Views): Router {
       const router = new Router({ prefix: '/network' });
 
-      const startSignIn = (ctx: Context, prompt?: 'create' | 'login') => {
+      const startSignIn = (ctx: Context, prompt?: 'create' | 'login', loginHint?: string) => {
         const state = randomBytes(16).toString('base64url');
         const returnTo = safeReturn(ctx.query.return);
         ctx.cookies.set(STATE_COOKIE, `${state}.${Buffer.from(returnTo).toString('base64url')}`, {
@@ -90,12 +104,18 @@ export function createNetworkSession(provider: Provider, profiles: ProfileQuerie
           redirect_uri: `${issuer}/network/callback`,
           state,
           ...(prompt ? { prompt } : {}),
+          // A fresh sign-in before a change that needs one: the password (and second step) again, whatever the session.
+          ...(prompt === 'login' ? { max_age: String(RECENT_SIGN_IN_SECONDS) } : {}),
+          ...(loginHint ? { login_hint: loginHint } : {}),
         }).toString();
         ctx.redirect(authorization.toString());
       };
 
-      // prompt=login: a fresh sign-in, though the browser is signed in (src/profile/recent-sign-in.ts).
-      router.get('/sign-in', (ctx) => startSignIn(ctx, ctx.query.prompt === 'login' ? 'login' : undefined));
+      router.get('/sign-in', async (ctx) => {
+        if (ctx.query.fresh !== '1') return startSignIn(ctx);
+        const visitor = await this.visitor(ctx);
+        return startSignIn(ctx, 'login', visitor?.profile.email ?? visitor?.profile.phone ?? undefined);
+      });
       // "Create for free" without a relying party: the same request, asking for the sign-up form (prompt=create).
       router.get('/sign-up', (ctx) => {
         // An invitation's link: the sign-up form starts from the invited address, and the person joins

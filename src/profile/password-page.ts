@@ -12,9 +12,9 @@ export function registerPasswordPage(router: Router, env: NetworkEnvironment): v
   const render = (ctx: Context, errors: Partial<Record<string, MessageKey>> = {}, status = 200) =>
     kit.render(ctx, 'password', { hasPassword: Boolean(visitorOf(ctx).profile.password_hash), errors }, status);
 
-  router.get('/password', (ctx) => render(ctx));
+  router.get('/password', kit.recentSignIn(), (ctx) => render(ctx));
 
-  router.post('/password', kit.forms, async (ctx) => {
+  router.post('/password', kit.forms, kit.recentSignIn(), async (ctx) => {
     if (!kit.guard(ctx)) return;
     const { profile, sessionId } = visitorOf(ctx);
     const result = await context.services.profiles.changePassword(

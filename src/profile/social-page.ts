@@ -9,7 +9,6 @@ import { formField } from '../views/form-fields.js';
 import type { NetworkEnvironment } from './network-environment.js';
 import { visitorOf } from './network-kit.js';
 import { PROFILE_PROBLEMS } from './profile-service.js';
-import { freshSignInUrl, signedInRecently } from './recent-sign-in.js';
 
 const PAGE = '/network/social';
 
@@ -40,14 +39,10 @@ export function registerSocialPage(router: Router, env: NetworkEnvironment): voi
 
   router.get('/social', (ctx) => render(ctx));
 
-  router.post('/social/:provider/connect', kit.forms, async (ctx) => {
+  // Connecting adds a way in and disconnecting removes one: both only just after a sign-in (src/profile/recent-sign-in.ts).
+  router.post('/social/:provider/connect', kit.forms, kit.recentSignIn({ returnTo: `${PAGE}?done=done.signed_in_again` }), async (ctx) => {
     if (!kit.guard(ctx)) return;
     const visitor = visitorOf(ctx);
-    if (!signedInRecently(visitor)) {
-      ctx.status = 303;
-      ctx.redirect(freshSignInUrl(`${PAGE}?done=done.signed_in_again`));
-      return;
-    }
     const begun = await federation.begin(ctx.params.provider!, { profileId: visitor.profile.id, sessionId: visitor.sessionId }, personActor(ctx, visitor.profile.id));
     if (!begun.ok) {
       if (begun.retryAfterSeconds) ctx.set('Retry-After', String(begun.retryAfterSeconds));
@@ -72,7 +67,7 @@ export function registerSocialPage(router: Router, env: NetworkEnvironment): voi
   router.get('/social/:provider/callback', callback);
   router.post('/social/:provider/callback', kit.forms, callback);
 
-  router.post('/social/:provider/disconnect', kit.forms, async (ctx) => {
+  router.post('/social/:provider/disconnect', kit.forms, kit.recentSignIn({ returnTo: PAGE }), async (ctx) => {
     if (!kit.guard(ctx)) return;
     const { profile } = visitorOf(ctx);
     const result = await profiles.disconnectIdentity(profile.id, formField(ctx, 'identity', 64), personActor(ctx, profile.id));

@@ -50,7 +50,7 @@ describe.each(backends)('an account signs a person in with authorization code + 
       email: admin.email,
       email_verified: true,
       membership: { account: account.account.name, role: 'admin', state: 'active' },
-      acr: 'urn:netid:acr:password',
+      acr: 'urn:netid:acr:1fa',
       amr: ['pwd'],
     });
     expect(typeof claims.auth_time).toBe('number');

@@ -57,7 +57,8 @@ describe('a person in the browser, from sign-up to the profile pages (postgres)'
       inputs.map((input) => ({ name: input.getAttribute('name'), autocomplete: input.getAttribute('autocomplete'), label: (input as HTMLInputElement).labels?.[0]?.textContent ?? '' })),
     );
     for (const field of fields) {
-      expect(['username', 'current-password', 'new-password', 'one-time-code']).toContain(field.autocomplete);
+      // The sign-in form's identifier also offers passkeys in its autofill (WebAuthn conditional mediation).
+      expect(['username', 'username webauthn', 'current-password', 'new-password', 'one-time-code']).toContain(field.autocomplete);
       expect(field.label.trim()).not.toBe('');
     }
   }

@@ -19,14 +19,18 @@ export interface RunningNetid {
  * Starts NetID as `npm start` would, on the given database and on a loopback
  * port; `port` reuses an address so a restarted server keeps its issuer.
  */
-export async function startNetid(db: Database, options: { port?: number; env?: Record<string, string> } = {}): Promise<RunningNetid> {
+export async function startNetid(
+  db: Database,
+  /** `issuerHost` names loopback as the issuer says it: WebAuthn needs a domain (`localhost`), never an IP address. */
+  options: { port?: number; env?: Record<string, string>; issuerHost?: string } = {},
+): Promise<RunningNetid> {
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${options.issuerHost ?? '127.0.0.1'}:${port}`;
   const config = loadConfig({
     NODE_ENV: 'test',
     ISSUER: issuer,

@@ -25,11 +25,12 @@ export class UserAgent {
   /**
    * `forwardedFor` is the client address a reverse proxy would report
    * (X-Forwarded-For), for a NetID started with TRUST_PROXY=true: browsers
-   * that look as if they came from different machines.
+   * that look as if they came from different machines. `userAgent` is the
+   * browser it says it is.
    */
   constructor(
     private readonly origin: string,
-    private readonly options: { forwardedFor?: string } = {},
+    private readonly options: { forwardedFor?: string; userAgent?: string } = {},
   ) {}
 
   async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Page | Redirected> {
@@ -45,6 +46,7 @@ export class UserAgent {
           cookie: await this.jar.getCookieString(current.toString()),
           accept: 'text/html',
           ...(this.options.forwardedFor ? { 'x-forwarded-for': this.options.forwardedFor } : {}),
+          ...(this.options.userAgent ? { 'user-agent': this.options.userAgent } : {}),
           ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
         },
         body,

@@ -8,7 +8,13 @@ export const accountParams = z.object({
   account: z.string().min(1).max(100).meta({ description: "The account's id, or its name" }),
 });
 
-const renameBody = z.object({ name: z.string().max(200).meta({ description: 'The new name: the one rename the account has' }) }).strict();
+const changeBody = z
+  .object({
+    name: z.string().max(200).optional().meta({ description: 'The new name: the one rename the account has' }),
+    require_second_factor: z.boolean().optional().meta({ description: 'Require two factors of everyone signing in to the account' }),
+  })
+  .strict()
+  .refine((body) => body.name !== undefined || body.require_second_factor !== undefined, { message: 'name or require_second_factor is required' });
 
 export const accountRoutes = [
   defineRoute({
@@ -30,14 +36,18 @@ export const accountRoutes = [
     id: 'accounts.rename',
     method: 'patch',
     path: '/accounts/{account}',
-    summary: 'Rename an account (once)',
-    description: "An account may be renamed once; its client's redirect URIs and initiate_login_uri move with it.",
+    summary: 'Rename an account (once), or require two factors of everyone signing in to it',
+    description:
+      "An account may be renamed once; its client's redirect URIs and initiate_login_uri move with it. " +
+      'With require_second_factor, signing in to its client asks everyone for a second factor (an authenticator app, a passkey or a recovery code); ' +
+      'a person without one is told how to set one up, and the account receives unmet_authentication_requirements.',
     params: accountParams,
-    body: renameBody,
-    responses: { 200: { description: 'The renamed account', schema: AccountSchema } },
+    body: changeBody,
+    responses: { 200: { description: 'The account as it is now', schema: AccountSchema } },
     problems: [404, 409],
     async handle({ context, accountId, body, actor }) {
-      settled(await context.services.accounts.rename(accountId, body.name, actor));
+      if (body.name !== undefined) settled(await context.services.accounts.rename(accountId, body.name, actor));
+      if (body.require_second_factor !== undefined) settled(await context.services.accounts.setRequireSecondFactor(accountId, body.require_second_factor, actor));
       const { account } = settled(await context.services.accounts.read(accountId));
       const client = await context.queries.clients.findByAccount(account.id);
       return { status: 200, body: accountView(account, client?.client_id ?? null) };

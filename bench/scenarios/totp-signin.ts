@@ -1,0 +1,188 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { generate } from 'otplib';
+import { authorizationCodeFlow, CookieJar, FlowError } from '../browser.js';
+import { workers } from '../load.js';
+import { Recorder } from '../measurement.js';
+import { basicAuthorization, type Person, type ServerInfo } from '../target.js';
+import { originFor, personFor } from '../tokens.js';
+import type { Scenario } from './scenario.js';
+
+const TIMEOUT_MS = 30_000;
+
+interface Answer {
+  status: number;
+  location: URL | undefined;
+  text: string;
+}
+
+async function send(jar: CookieJar, url: URL, step: string, form?: Record<string, string>): Promise<Answer> {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: { accept: 'text/html', cookie: jar.header(url.pathname), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      body: form ? new URLSearchParams(form).toString() : null,
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new FlowError(step, (error as Error).message);
+  }
+  jar.store(response.headers.getSetCookie());
+  const location = response.headers.get('location');
+  return { status: response.status, location: location ? new URL(location, url) : undefined, text: await response.text() };
+}
+
+/** Follows redirects within the origin; answers the page it stops at, or the URL it left for. */
+async function follow(jar: CookieJar, url: URL, step: string, form?: Record<string, string>): Promise<{ page: Answer; url: URL } | { left: URL }> {
+  let answer = await send(jar, url, step, form);
+  for (let hops = 0; hops < 12; hops++) {
+    if (!(answer.status >= 300 && answer.status < 400 && answer.location)) return { page: answer, url };
+    if (answer.location.origin !== url.origin) return { left: answer.location };
+    url = answer.location;
+    answer = await send(jar, url, `GET ${url.pathname.replace(/\/[^/]{16,}/g, '/…')}`);
+  }
+  throw new FlowError(step, 'too many redirects');
+}
+
+const csrfIn = (html: string) => /<input[^>]*name="csrf"[^>]*value="([^"]*)"/.exec(html)?.[1];
+const actionIn = (html: string, ending: string) => new RegExp(`<form[^>]*action="([^"]*${ending})"`).exec(html)?.[1];
+
+/** An authenticator app per virtual user: each code from a step later than the last, within the step either side of now. */
+class AuthenticatorApp {
+  private last = -Infinity;
+  constructor(readonly secret: string) {}
+  async nextCode(): Promise<string> {
+    const current = Math.floor(Date.now() / 30_000);
+    const step = Math.max(this.last + 1, current - 1);
+    if (step > current + 1) throw new FlowError('authenticator', 'no fresh time step');
+    this.last = step;
+    return generate({ secret: this.secret, epoch: step * 30 + 1 });
+  }
+}
+
+/**
+ * Sets up a new authenticator app for the person signed in in `jar` (the
+ * Security page's own forms), replacing any earlier one: a new secret starts
+ * with no time step used, which is what lets one profile sign in with a code
+ * more than once per 30-second step under load.
+ */
+async function enrol(jar: CookieJar, origin: string, csrf: string, replacing: boolean): Promise<AuthenticatorApp> {
+  if (replacing) await follow(jar, new URL('/network/security/totp/remove', origin), 'POST totp/remove', { csrf });
+  const started = await follow(jar, new URL('/network/security/totp/start', origin), 'POST totp/start', { csrf });
+  if ('left' in started) throw new FlowError('POST totp/start', `left for ${started.left.origin}`);
+  const secret = /id="totp-secret">\s*([A-Z2-7]+)\s*</.exec(started.page.text)?.[1];
+  if (!secret) throw new FlowError('GET totp', `no secret: ${started.page.text.slice(0, 200).replace(/\s+/g, ' ')}`);
+  const app = new AuthenticatorApp(secret);
+  const confirmed = await follow(jar, new URL('/network/security/totp', origin), 'POST totp', { csrf, code: await app.nextCode() });
+  if ('left' in confirmed || !/recovery-codes|totp-state/.test(confirmed.page.text)) throw new FlowError('POST totp', 'the first code was refused');
+  return app;
+}
+
+/**
+ * The account's sign-in in a fresh browser: /auth, the password, then the
+ * authenticator code when the second step is asked for, the code exchanged
+ * at the token endpoint. Answers the browser, signed in, and its CSRF token.
+ */
+async function signIn(server: ServerInfo, origin: string, person: Person, app: AuthenticatorApp | undefined): Promise<{ jar: CookieJar; csrf: string }> {
+  const jar = new CookieJar();
+  const client = server.accountClient;
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(16).toString('base64url');
+  const authorization = new URL('/auth', origin);
+  authorization.search = new URLSearchParams({
+    client_id: client.clientId,
+    redirect_uri: client.redirectUri,
+    response_type: 'code',
+    scope: 'openid profile email',
+    state,
+    nonce: randomBytes(16).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  let at = await follow(jar, authorization, 'GET /auth');
+  let csrf = '';
+  for (let pages = 0; pages < 3 && !('left' in at); pages++) {
+    const { page, url } = at;
+    csrf = csrfIn(page.text) ?? '';
+    const login = actionIn(page.text, '/login');
+    const secondStep = actionIn(page.text, '/second-factor/totp');
+    if (login) at = await follow(jar, new URL(login, url), 'POST sign-in form', { csrf, identifier: person.identifier, password: person.password });
+    else if (secondStep && app) at = await follow(jar, new URL(secondStep, url), 'POST authenticator code', { csrf, code: await app.nextCode() });
+    else throw new FlowError('sign-in', `status ${page.status}: ${page.text.slice(0, 300).replace(/\s+/g, ' ')}`);
+  }
+  if (!('left' in at)) throw new FlowError('sign-in', 'no way back to the account');
+  const code = at.left.searchParams.get('code');
+  if (!code || at.left.searchParams.get('state') !== state) throw new FlowError('callback', `no code: ${at.left.search}`);
+  const response = await fetch(new URL('/token', origin), {
+    method: 'POST',
+    headers: { authorization: basicAuthorization(client.clientId, client.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }).toString(),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  if (response.status !== 200) throw new FlowError('POST /token', `status ${response.status}`);
+  await response.text();
+  return { jar, csrf };
+}
+
+/** The NetID the last measurement ran against: the password-only figure beside it is taken there too. */
+let lastNetid: ServerInfo | undefined;
+/** Each person's current app, kept across repeats: one whose app a repeat could not turn off still signs in. */
+const apps = new Map<string, AuthenticatorApp>();
+
+/**
+ * The same sign-in as password_signin, with an authenticator app code after
+ * the password, each virtual user one profile with one app. NetID accepts a
+ * code once per 30-second step and profile, so after each timed sign-in the
+ * virtual user sets up a new app in that browser (untimed: the rate counts the
+ * sign-ins' own time only, per virtual user), and turns it off when the
+ * repeat ends. Beside it, in the reference column, the password-only sign-in
+ * of the same people on the same NetID in the same run: the ratio is the
+ * second step's price.
+ */
+export const totpSignin: Scenario = {
+  name: 'totp_signin',
+  async measure(server, load) {
+    lastNetid = server;
+    const recorder = new Recorder();
+    let timedMs = 0;
+    const deadline = performance.now() + load.duration * 1000;
+    await Promise.all(
+      Array.from({ length: load.connections }, async (_, worker) => {
+        const person = personFor(server, worker);
+        const origin = originFor(server, worker);
+        if (!person) throw new Error(`${server.label} has no people to sign in`);
+        let signedIn = await signIn(server, origin, person, apps.get(person.identifier));
+        let app = await enrol(signedIn.jar, origin, signedIn.csrf, apps.has(person.identifier));
+        apps.set(person.identifier, app);
+        while (performance.now() < deadline) {
+          const begun = performance.now();
+          try {
+            signedIn = await signIn(server, origin, person, app);
+            const took = performance.now() - begun;
+            timedMs += took;
+            recorder.success(took);
+            app = await enrol(signedIn.jar, origin, signedIn.csrf, true);
+            apps.set(person.identifier, app);
+          } catch (error) {
+            timedMs += performance.now() - begun;
+            recorder.failure((error instanceof Error ? error.message : String(error)).slice(0, 160));
+            // A failed sign-in leaves no signed-in browser: start this profile afresh with its password and the last app.
+            signedIn = await signIn(server, origin, person, app).catch(() => signedIn);
+          }
+        }
+        const removed = await follow(signedIn.jar, new URL('/network/security/totp/remove', origin), 'POST totp/remove', { csrf: signedIn.csrf });
+        if (!('left' in removed) && /totp-state/.test(removed.page.text)) apps.delete(person.identifier);
+      }),
+    );
+    return recorder.finish(timedMs / 1000 / load.connections);
+  },
+  // The bare oidc-provider has no second step: the password-only sign-in on NetID is what this is compared with.
+  measureReference: (_server, load) => {
+    const netid = lastNetid;
+    if (!netid) throw new Error('totp_signin measures NetID before its password-only figure');
+    return workers(load.connections, load.duration, async (worker) => {
+      await authorizationCodeFlow(netid, originFor(netid, worker), personFor(netid, worker), { scope: 'openid profile email' });
+    });
+  },
+};
