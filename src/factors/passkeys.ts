@@ -14,6 +14,7 @@ import type { Profile } from '../db/profiles.js';
 import { AMR } from '../oidc/authentication-context.js';
 import { ok, refuse, type Outcome } from '../outcome.js';
 import type { FactorServiceDependencies } from './factor-service.js';
+import { forgetRecoveryCodesWithoutFactor } from './recovery-codes.js';
 
 /** WebAuthn's relying party is NetID itself: its ID the issuer's host, its origin the issuer's. */
 export function relyingPartyOf(issuer: string): { rpID: string; origin: string; rpName: string } {
@@ -170,6 +171,7 @@ export async function removePasskey(deps: FactorServiceDependencies, profileId: 
   return deps.queries.transaction(async (queries) => {
     if (!(await queries.factors.passkeys.remove(profileId, id))) return refuse('passkey-not-found');
     await queries.audit.record({ kind: 'factor.passkey_removed', profileId, actor, detail: { passkey: id } });
+    await forgetRecoveryCodesWithoutFactor(queries, profileId);
     return ok({});
   });
 }

@@ -1,7 +1,8 @@
 import { createHmac, randomInt } from 'node:crypto';
 import type { Actor } from '../db/audit.js';
 import { ok, refuse, type Outcome } from '../outcome.js';
-import type { FactorServiceDependencies } from './factor-service.js';
+import type { Queries } from '../db/queries.js';
+import { hasSecondFactor, type FactorServiceDependencies } from './factor-service.js';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** Letters and digits nobody confuses when copying from paper (no 0/o, 1/l/i). */
@@ -48,4 +49,14 @@ export async function useRecoveryCode(deps: FactorServiceDependencies, profileId
   const remaining = await deps.queries.factors.recoveryCodes.remaining(profileId);
   await deps.queries.audit.record({ kind: 'factor.recovery_code_used', profileId, actor, detail: { remaining } });
   return ok({ remaining });
+}
+
+/**
+ * Recovery codes stand in for a second factor, so they go with the last one:
+ * kept, they would come back to life with the next factor set up, long after
+ * the paper they were printed on was thrown away. Runs in the removal's
+ * transaction.
+ */
+export async function forgetRecoveryCodesWithoutFactor(queries: Queries, profileId: string): Promise<void> {
+  if (!hasSecondFactor(await queries.factors.summary(profileId))) await queries.factors.recoveryCodes.remove(profileId);
 }

@@ -4,6 +4,7 @@ import type { Actor } from '../db/audit.js';
 import type { Profile } from '../db/profiles.js';
 import { ok, refuse, type Outcome } from '../outcome.js';
 import type { FactorServiceDependencies } from './factor-service.js';
+import { forgetRecoveryCodesWithoutFactor } from './recovery-codes.js';
 
 /**
  * A code is good for its 30-second step and one step either side, for clocks
@@ -91,6 +92,7 @@ export async function removeTotp(deps: FactorServiceDependencies, profileId: str
     const stored = await queries.factors.totp.find(profileId);
     if (!(await queries.factors.totp.remove(profileId)) || !stored?.confirmed_at) return refuse('totp-not-enabled');
     await queries.audit.record({ kind: 'factor.totp_removed', profileId, actor });
+    await forgetRecoveryCodesWithoutFactor(queries, profileId);
     return ok({});
   });
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { accountClientUris } from '../../src/accounts/account-address.js';
 import { en } from '../../src/i18n/en.js';
+import { ACR } from '../../src/oidc/authentication-context.js';
 import { backends, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { CONSUMERS_TENANT, freePort, ORGANIZATION_TENANT, startStandIns, type StandIns } from '../support/federation-stand-ins.js';
 import { createPerson } from '../support/fixtures.js';
@@ -140,7 +141,7 @@ describe.each(backends)('signing in with social login providers (%s)', (backend)
     expect(standIns.twitter.authorizations.at(-1)!.get('scope')!.split(' ')).toEqual(expect.arrayContaining(['users.email', 'users.read']));
   });
 
-  test('an account sees how the person signed in: amr names fed and the provider, acr is unchanged', async () => {
+  test('an account sees how the person signed in: amr names fed and the provider, acr one factor', async () => {
     const browser = agent();
     const answer = newcomer('google');
     await continueWith(browser, 'google', answer);
@@ -160,7 +161,7 @@ describe.each(backends)('signing in with social login providers (%s)', (backend)
     expect(isAgentPage(left)).toBe(false);
     if (isAgentPage(left)) return;
     const claims = (await exchangeCode(rp, left.location, pending)).claims()!;
-    expect(claims).toMatchObject({ sub: profile.id, amr: ['fed', 'google'], acr: 'urn:netid:acr:password', email_verified: true });
+    expect(claims).toMatchObject({ sub: profile.id, amr: ['fed', 'google'], acr: ACR.oneFactor, email_verified: true });
   });
 
   test('an email the provider vouches for that belongs to a profile is not linked and does not sign in to it: the person is told', async () => {

@@ -23,13 +23,17 @@ describe.each(backends)('second factors (%s)', (backend) => {
     await database?.dispose();
   });
 
-  async function personWithApp(): Promise<{ person: TestPerson; app: ReturnType<typeof authenticatorApp> }> {
-    const person = await createPerson(netid.context);
+  async function setUpApp(person: TestPerson): Promise<ReturnType<typeof authenticatorApp>> {
     const begun = await factors().beginTotp(person.profile);
     if (!begun.ok) throw new Error(begun.problem);
     const app = authenticatorApp(begun.secret);
     expect(await factors().confirmTotp(person.profile.id, await app.nextCode(), OPERATOR)).toEqual({ ok: true });
-    return { person, app };
+    return app;
+  }
+
+  async function personWithApp(): Promise<{ person: TestPerson; app: ReturnType<typeof authenticatorApp> }> {
+    const person = await createPerson(netid.context);
+    return { person, app: await setUpApp(person) };
   }
 
   test('an authenticator app secret is sealed at rest, shown as a QR code and as text, and confirmed by its first code', async () => {
@@ -152,5 +156,22 @@ describe.each(backends)('second factors (%s)', (backend) => {
     expect(await factors().removeTotp(person.profile.id, OPERATOR)).toMatchObject({ ok: false, problem: 'totp-not-enabled' });
     await netid.context.queries.profiles.delete(person.profile.id);
     expect(await netid.context.db('profile_recovery_codes').where({ profile_id: person.profile.id })).toHaveLength(0);
+  });
+
+  test('recovery codes stay while a second factor remains, and go with the last one, so none comes back with the next', async () => {
+    const { person } = await personWithApp();
+    const laptop = softwareAuthenticator(netid.issuer);
+    const { challenge } = await factors().passkeyRegistrationOptions(person.profile);
+    const registered = await factors().registerPasskey(person.profile, { response: laptop.register(challenge), challenge, name: 'Laptop' }, OPERATOR);
+    if (!registered.ok) throw new Error(registered.problem);
+    const { codes } = await factors().generateRecoveryCodes(person.profile.id, OPERATOR);
+
+    expect(await factors().removeTotp(person.profile.id, OPERATOR)).toEqual({ ok: true });
+    expect(await factors().enrolled(person.profile.id)).toEqual({ totp: false, passkeys: 1, recoveryCodes: 10 });
+    expect(await factors().removePasskey(person.profile.id, registered.passkey.id, OPERATOR)).toEqual({ ok: true });
+    expect(await factors().enrolled(person.profile.id)).toEqual({ totp: false, passkeys: 0, recoveryCodes: 0 });
+
+    await setUpApp(person);
+    expect(await factors().useRecoveryCode(person.profile.id, codes[0]!, OPERATOR)).toMatchObject({ ok: false, problem: 'second-factor-wrong' });
   });
 });

@@ -90,9 +90,10 @@ export class RoundTripAgent {
 
 export const isAgentPage = (result: AgentPage | LeftFor): result is AgentPage => !('location' in result);
 
-/** The text of every alert on a page, as a person would hear it read out. */
+/** The text of every alert on a page, as a person would hear it read out: hidden ones (a script's, unused) are silent. */
 export const alertsOn = (page: AgentPage) =>
   page.document
     .querySelectorAll('[role=alert]')
+    .filter((element) => !element.hasAttribute('hidden'))
     .map((element) => element.text.trim())
     .join(' ');
