@@ -17,12 +17,14 @@ export interface CannonRequest {
   expect: string;
 }
 
-/** For requests that change from one to the next (a refresh token that rotates). */
+/** For requests that change from one to the next (a refresh token that rotates, the next page of a list). */
 export interface DynamicRequest {
   /** The body of the next request. */
-  nextBody(): string;
+  nextBody?(): string;
+  /** The path of the next request. */
+  nextPath?(): string;
   /** Sees every answer, successful or not. */
-  onAnswer(status: number, body: string): void;
+  onAnswer?(status: number, body: string): void;
 }
 
 interface CannonRun {
@@ -49,7 +51,7 @@ function runCannon(
     if (!success && !firstBodies.has(status)) firstBodies.set(status, body.slice(0, 160).replace(/\s+/g, ' '));
     answerCounts = success && body.includes(request.expect);
     if (success && !answerCounts) wrongBodies += 1;
-    dynamic?.onAnswer(status, body);
+    dynamic?.onAnswer?.(status, body);
   };
 
   return new Promise((resolve, reject) => {
@@ -65,7 +67,15 @@ function runCannon(
             path: request.path,
             headers: request.headers ?? {},
             ...(request.body === undefined ? {} : { body: request.body }),
-            ...(dynamic ? { setupRequest: (next: autocannon.Request) => ({ ...next, body: dynamic.nextBody() }) } : {}),
+            ...(dynamic
+              ? {
+                  setupRequest: (next: autocannon.Request) => ({
+                    ...next,
+                    ...(dynamic.nextBody ? { body: dynamic.nextBody() } : {}),
+                    ...(dynamic.nextPath ? { path: dynamic.nextPath() } : {}),
+                  }),
+                }
+              : {}),
             onResponse,
           },
         ],

@@ -6,7 +6,9 @@ export interface ScenarioResult {
   name: ScenarioName;
   netid: Measurement;
   /** The bare oidc-provider, or for password_signin the argon2id floor. */
-  reference: Measurement;
+  reference: Measurement | undefined;
+  /** Why there is no reference, when there is none. */
+  withoutReference?: string | undefined;
   /** NetID on two instances, when the run has them. */
   fleet?: Measurement | undefined;
   /** Scenario-specific figures beside the table (the argon2id ceiling on all cores). */
@@ -25,12 +27,12 @@ export interface BenchReport {
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 
-function fixed(value: number, digits: number): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : '-';
+function fixed(value: number | undefined, digits: number): string {
+  return value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : '-';
 }
 
-function rate(value: number): string {
-  if (!Number.isFinite(value)) return '-';
+function rate(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '-';
   return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
 }
 
@@ -52,12 +54,12 @@ export function formatReport(report: BenchReport): string {
       fixed(result.netid.p50, 1),
       fixed(result.netid.p99, 1),
       String(result.netid.errors),
-      rate(result.reference.rps),
-      fixed(result.reference.p99, 1),
-      fixed(ratio(result.netid.rps, result.reference.rps), 2),
+      rate(result.reference?.rps),
+      fixed(result.reference?.p99, 1),
+      fixed(ratio(result.netid.rps, result.reference?.rps ?? Number.NaN), 2),
       fixed(result.netid.cpuMsPerOp?.server ?? Number.NaN, 3),
       fixed(result.netid.cpuMsPerOp?.postgres ?? Number.NaN, 3),
-      fixed(result.reference.cpuMsPerOp?.server ?? Number.NaN, 3),
+      fixed(result.reference?.cpuMsPerOp?.server ?? Number.NaN, 3),
     ];
     if (fleet) {
       row.push(
@@ -77,6 +79,7 @@ export function formatReport(report: BenchReport): string {
     table(header, rows),
     '',
     "password_signin: the reference is the argon2id floor: verifications one at a time at NetID's parameters (m=19 MiB, t=2, p=1).",
+    ...report.results.flatMap((result) => (result.withoutReference ? [`${result.name}: no reference (${result.withoutReference}).`] : [])),
     ...report.results.flatMap((result) =>
       Object.entries(result.extra ?? {}).map(([name, value]) => `${result.name}: ${name} = ${fixed(value, 1)}`),
     ),
@@ -95,7 +98,7 @@ export function formatReport(report: BenchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-const round = (value: number, digits = 2) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : null);
+const round = (value: number | undefined, digits = 2) => (value !== undefined && Number.isFinite(value) ? Number(value.toFixed(digits)) : null);
 
 /** The figures as JSON, in the shape the issue asks for plus the fleet's when there is one. */
 export function reportJson(report: BenchReport): unknown {
@@ -103,17 +106,17 @@ export function reportJson(report: BenchReport): unknown {
     scenarios: report.results.map((result) => ({
       name: result.name,
       netid_rps: round(result.netid.rps, 1),
-      reference_rps: round(result.reference.rps, 1),
-      ratio: round(ratio(result.netid.rps, result.reference.rps)),
+      reference_rps: round(result.reference?.rps, 1),
+      ratio: round(ratio(result.netid.rps, result.reference?.rps ?? Number.NaN)),
       p50_ms: round(result.netid.p50),
       p99_ms: round(result.netid.p99),
       errors: result.netid.errors,
-      reference_p50_ms: round(result.reference.p50),
-      reference_p99_ms: round(result.reference.p99),
-      reference_errors: result.reference.errors,
+      reference_p50_ms: round(result.reference?.p50),
+      reference_p99_ms: round(result.reference?.p99),
+      reference_errors: result.reference?.errors ?? null,
       netid_cpu_ms_per_op: round(result.netid.cpuMsPerOp?.server ?? Number.NaN, 3),
       postgres_cpu_ms_per_op: round(result.netid.cpuMsPerOp?.postgres ?? Number.NaN, 3),
-      reference_cpu_ms_per_op: round(result.reference.cpuMsPerOp?.server ?? Number.NaN, 3),
+      reference_cpu_ms_per_op: round(result.reference?.cpuMsPerOp?.server ?? Number.NaN, 3),
       ...(result.fleet
         ? {
             fleet_rps: round(result.fleet.rps, 1),

@@ -20,6 +20,8 @@ import { discovery } from './scenarios/discovery.js';
 import { federatedSignin } from './scenarios/federated-signin.js';
 import { introspection } from './scenarios/introspection.js';
 import { jwks } from './scenarios/jwks.js';
+import { memberInvite } from './scenarios/member-invite.js';
+import { membersList } from './scenarios/members-list.js';
 import { passwordSignin } from './scenarios/password-signin.js';
 import { totpSignin } from './scenarios/totp-signin.js';
 import { refreshToken } from './scenarios/refresh-token.js';
@@ -38,6 +40,8 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
   password_signin: passwordSignin,
   federated_signin: federatedSignin,
   totp_signin: totpSignin,
+  members_list: membersList,
+  member_invite: memberInvite,
   discovery,
   jwks: jwks,
 };
@@ -93,14 +97,16 @@ async function measureScenario(scenario: Scenario, servers: Servers, options: Be
       key: 'netid',
       run: (settings) => withCpuTime(pids(servers.netid), servers.postmaster, () => scenario.measure(servers.netid.info, settings)),
     },
-    {
+  ];
+  if (!scenario.withoutReference) {
+    targets.push({
       key: 'reference',
       run: (settings) =>
         scenario.measureReference
           ? scenario.measureReference(servers.reference.info, settings)
           : withCpuTime([servers.reference.child.pid], servers.postmaster, () => scenario.measure(servers.reference.info, settings)),
-    },
-  ];
+    });
+  }
   const fleet = servers.fleet;
   if (fleet) {
     targets.push({ key: 'fleet', run: (settings) => withCpuTime(pids(fleet), servers.postmaster, () => scenario.measure(fleet.info, settings)) });
@@ -125,7 +131,8 @@ async function measureScenario(scenario: Scenario, servers: Servers, options: Be
     name: scenario.name,
     extra,
     netid: combine(repeats.netid!),
-    reference: combine(repeats.reference!),
+    reference: scenario.withoutReference ? undefined : combine(repeats.reference!),
+    withoutReference: scenario.withoutReference,
     fleet: fleet ? combine(repeats.fleet!) : undefined,
   };
 }

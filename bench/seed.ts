@@ -1,6 +1,7 @@
 // Migrates a fresh database and creates what the scenarios need, through the
 // operator commands: an account (its client) with an admin, one profile per
-// virtual user, each an active member of that account, and a service client.
+// virtual user, each an active member of that account, and a service client;
+// and a second account with LARGE_ACCOUNT_MEMBERS members, for the management API.
 // Prints one JSON line (Seed) and exits. Runs as its own process so that the
 // benchmark itself never holds NetID's modules or a pool of its own.
 import { accountClientUris } from '../src/accounts/account-address.js';
@@ -8,6 +9,7 @@ import { loadConfig } from '../src/config/environment.js';
 import { createNetidContext } from '../src/context.js';
 import { createLogger } from '../src/logging.js';
 import { runCommand, type Values } from '../src/operator-commands.js';
+import { fillAccount } from './large-account.js';
 import type { Person, Seed } from './target.js';
 
 function requiredEnv(name: string): string {
@@ -15,6 +17,9 @@ function requiredEnv(name: string): string {
   if (!value) throw new Error(`${name} is not set; bench/run.ts sets it`);
   return value;
 }
+
+/** The size of account the members scenarios page through. */
+const LARGE_ACCOUNT_MEMBERS = 10_000;
 
 async function main(): Promise<void> {
   const peopleCount = Number(requiredEnv('BENCH_PEOPLE'));
@@ -51,6 +56,11 @@ async function main(): Promise<void> {
       client_secret: string;
     };
 
+    const largeAdmin = 'large-admin@bench.test';
+    await command(['profile', 'create'], { email: largeAdmin, 'first-name': 'Lara', 'last-name': 'Admin' });
+    const large = (await command(['account', 'create'], { admin: largeAdmin })) as { name: string; client_id: string; client_secret: string };
+    await fillAccount(requiredEnv('DATABASE_URL'), large.name, LARGE_ACCOUNT_MEMBERS);
+
     const redirectUri = (accountClientUris(config.accountUrlPattern, account.name).redirect_uris as string[])[0]!;
     const metadata = await context.queries.clients.findMetadata(account.client_id);
     const idTokenAlg = String(metadata?.id_token_signed_response_alg ?? 'RS256');
@@ -58,6 +68,7 @@ async function main(): Promise<void> {
       accountClient: { clientId: account.client_id, clientSecret: account.client_secret, redirectUri, idTokenAlg },
       serviceClient: { clientId: service.client_id, clientSecret: service.client_secret },
       people,
+      largeAccount: { name: large.name, clientId: large.client_id, clientSecret: large.client_secret, members: LARGE_ACCOUNT_MEMBERS + 1 },
     };
     process.stdout.write(`${JSON.stringify(seed)}\n`);
   } finally {

@@ -7,6 +7,8 @@ export interface Seed {
   serviceClient: { clientId: string; clientSecret: string };
   /** People who can sign in with a password; the reference signs everyone in without one, so it lists none. */
   people: Person[];
+  /** An account with ten thousand members, whose back end calls the management API; NetID only. */
+  largeAccount?: { name: string; clientId: string; clientSecret: string; members: number };
 }
 
 /** Everything the load needs to reach one server under test, which may be several processes. */
@@ -37,6 +39,8 @@ export const SCENARIO_NAMES = [
   'password_signin',
   'federated_signin',
   'totp_signin',
+  'members_list',
+  'member_invite',
   'discovery',
   'jwks',
 ] as const;

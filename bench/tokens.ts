@@ -1,5 +1,5 @@
 import { authorizationCodeFlow } from './browser.js';
-import type { Person, ServerInfo } from './target.js';
+import { basicAuthorization, type Person, type ServerInfo } from './target.js';
 
 export const personFor = (server: ServerInfo, index: number): Person | undefined =>
   server.people.length ? server.people[index % server.people.length] : undefined;
@@ -46,4 +46,25 @@ export async function refreshTokens(server: ServerInfo, count: number, offset = 
     );
   }
   return tokens;
+}
+
+/**
+ * A management API token for the large account's back end: its own client,
+ * client_credentials, `account:admin` for the resource `<issuer>/api`. Asked
+ * for at each repeat, since it lives five minutes.
+ */
+export async function accountBackEndToken(server: ServerInfo): Promise<string> {
+  const account = server.largeAccount;
+  if (!account) throw new Error(`${server.label} has no large account to manage`);
+  const response = await fetch(`${originFor(server, 0)}/token`, {
+    method: 'POST',
+    headers: {
+      authorization: basicAuthorization(account.clientId, account.clientSecret),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'account:admin', resource: `${server.issuer}/api` }).toString(),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!response.ok || !body.access_token) throw new Error(`${server.label} refused the API token: ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
 }
