@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, createLocalJWKSet, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, EmbeddedJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Actor } from '../db/audit.js';
@@ -20,6 +20,9 @@ export interface Caller {
 const DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
 /** How old a DPoP proof may be, and how far in the future, allowing for clock skew. */
 const DPOP_MAX_AGE_SECONDS = 60;
+
+/** How many verified tokens a process remembers; the oldest is forgotten first. */
+const VERIFIED_TOKENS_KEPT = 1000;
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'key_ops'] as const;
 
@@ -49,6 +52,18 @@ const unauthorized = (detail: string, dpop: boolean) =>
  */
 export function createTokenVerifier(options: { issuer: string; audience: string; keys: JWK[]; provider: Provider }) {
   const keySet = createLocalJWKSet({ keys: publicKeys(options.keys) });
+  /**
+   * Tokens whose signature and claims were already checked, until they
+   * expire: a back end calls with one token many times in its five minutes,
+   * and the signature check is most of a call's CPU. The keys are loaded
+   * once per process, so a token verified once stays verifiable; only its
+   * expiry moves, and is checked at every use.
+   */
+  const verifiedTokens = new Map<string, JWTPayload>();
+  const remember = (token: string, payload: JWTPayload) => {
+    if (verifiedTokens.size >= VERIFIED_TOKENS_KEPT) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+    verifiedTokens.set(token, payload);
+  };
 
   async function checkProof(ctx: Context, token: string, boundTo: string, clientId: string): Promise<void> {
     const proof = ctx.get('DPoP');
@@ -75,11 +90,18 @@ export function createTokenVerifier(options: { issuer: string; audience: string;
     if (!match) throw unauthorized(header ? 'the Authorization header is not a Bearer or DPoP token' : 'an access token is required', false);
     const dpop = match[1]!.toLowerCase() === 'dpop';
     const token = match[2]!;
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(token, keySet, { issuer: options.issuer, audience: options.audience, typ: 'at+jwt' }));
-    } catch {
-      throw unauthorized('the access token is not valid for this API, or has expired', dpop);
+    let payload = verifiedTokens.get(token);
+    if (payload && !(typeof payload.exp === 'number' && payload.exp > Date.now() / 1000)) {
+      verifiedTokens.delete(token);
+      payload = undefined;
+    }
+    if (!payload) {
+      try {
+        ({ payload } = await jwtVerify(token, keySet, { issuer: options.issuer, audience: options.audience, typ: 'at+jwt' }));
+      } catch {
+        throw unauthorized('the access token is not valid for this API, or has expired', dpop);
+      }
+      remember(token, payload);
     }
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
     if (!clientId || typeof payload.sub !== 'string') throw unauthorized('the access token names no client', dpop);

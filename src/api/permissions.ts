@@ -78,13 +78,14 @@ export async function authorize(queries: Queries, caller: Caller, access: Access
   if (!caller.scopes.has(API_SCOPES.accountAdmin)) {
     throw new ApiProblem('insufficient-scope', { detail: `this route needs the ${API_SCOPES.accountAdmin} scope` });
   }
-  const forbidden = new ApiProblem('forbidden', { detail: 'this access token may not manage this account' });
-  if (!accountId) throw forbidden;
+  // Made only when refused: an Error captures a stack trace, a price every allowed call would pay.
+  const forbidden = () => new ApiProblem('forbidden', { detail: 'this access token may not manage this account' });
+  if (!accountId) throw forbidden();
   if (!caller.profileId) {
     const client = await queries.clients.findMetadata(caller.clientId);
-    if (client?.netid_account_id !== accountId) throw forbidden;
+    if (client?.netid_account_id !== accountId) throw forbidden();
     return;
   }
   const [membership, profile] = await Promise.all([queries.memberships.find(accountId, caller.profileId), queries.profiles.findById(caller.profileId)]);
-  if (membership?.role !== 'admin' || membership.state !== 'active' || !profile || profile.blocked_at) throw forbidden;
+  if (membership?.role !== 'admin' || membership.state !== 'active' || !profile || profile.blocked_at) throw forbidden();
 }

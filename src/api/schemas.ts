@@ -14,7 +14,7 @@ import { clientKindOf } from '../oidc/client-kind.js';
  */
 
 const timestamp = z.string().meta({ format: 'date-time' });
-const iso = (date: Date | string | null | undefined) => (date ? new Date(date).toISOString() : null);
+const iso = (date: Date | string | null | undefined) => (date ? (date instanceof Date ? date : new Date(date)).toISOString() : null);
 
 export const ProblemSchema = z
   .object({
