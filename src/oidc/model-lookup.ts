@@ -9,6 +9,8 @@ export interface ModelRow {
   grant_id: string | null;
   /** The live Grant the row was issued under, read in the same statement. */
   grant_payload: AdapterPayload | null;
+  /** For a token that expires with its session: that live Session, read in the same statement. */
+  session_payload: AdapterPayload | null;
   /** Asked with claims: what the token's person and client account give, null when the profile is gone. */
   claims?: { source: ClaimsSource | null; accountId: string | null };
 }
@@ -39,10 +41,16 @@ export function lookupStatement(models: number, withClaims = false): PreparedSta
   return preparedStatement(
     `model_lookup_${withClaims ? 'claims_' : ''}${models}`,
     // The grant by key in a subquery rather than a join: a plan made while the table held no
-    // grants scanned every grant for each lookup once there were many.
+    // grants scanned every grant for each lookup once there were many. The session likewise, for
+    // a token bound to it: oidc-provider checks that it still holds before it accepts the token
+    // (lib/models/token_helpers.js), a round trip of its own on every introspection and userinfo.
     `select t.model, t.payload, t.consumed_at, t.grant_id,
             (select g.payload from oidc_models g
-              where g.model = 'Grant' and g.id = t.grant_id and (g.expires_at is null or g.expires_at > now())) as grant_payload
+              where g.model = 'Grant' and g.id = t.grant_id and (g.expires_at is null or g.expires_at > now())) as grant_payload,
+            (select s.payload from oidc_models s
+              where t.payload->'expiresWithSession' = 'true'::jsonb
+                and s.model = 'Session' and s.uid = t.payload->>'sessionUid' and (s.expires_at is null or s.expires_at > now())
+              limit 1) as session_payload
             ${withClaims ? ', c.*' : ''}
        from oidc_models t
        ${claims}
@@ -56,8 +64,8 @@ const statements = {
 };
 
 function toModelRow(row: LookupRow, withClaims: boolean): ModelRow {
-  const { model, payload, consumed_at, grant_id, grant_payload } = row;
-  const modelRow: ModelRow = { model, payload, consumed_at, grant_id, grant_payload };
+  const { model, payload, consumed_at, grant_id, grant_payload, session_payload } = row;
+  const modelRow: ModelRow = { model, payload, consumed_at, grant_id, grant_payload, session_payload };
   if (withClaims) {
     modelRow.claims = {
       source: row.id ? claimsSourceFrom(row as ClaimsRow) : null,
@@ -73,8 +81,14 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
+/** The uid of the session a token expires with, whose row the lookup read along with it. */
+export function boundSessionUid(row: ModelRow): string | undefined {
+  const { expiresWithSession, sessionUid } = row.payload;
+  return expiresWithSession === true && typeof sessionUid === 'string' ? sessionUid : undefined;
+}
+
 /**
- * Reads rows of oidc_models by id, each with its grant. Lookups of one id
+ * Reads rows of oidc_models by id, each with its grant (and session). Lookups of one id
  * made in the same tick go out as one statement: introspection asks for a
  * token as an AccessToken and as ClientCredentials at once (a token value
  * says nothing of its kind), and many requests presenting one token at the

@@ -50,16 +50,17 @@ describe('hot statements on PostgreSQL, planned on an empty table', () => {
 
   const onModels = (nodes: PlanNode[]) => nodes.filter((node) => node['Relation Name'] === 'oidc_models');
 
-  test('a token lookup reads the token and its grant by key', async () => {
+  test('a token lookup reads the token, its grant and its session by key', async () => {
     const nodes = await genericPlan(lookupStatement(2), ["'token-value'", "'AccessToken'", "'ClientCredentials'"]);
     const scans = onModels(nodes);
-    expect(scans.length).toBeGreaterThanOrEqual(2);
+    expect(scans.length).toBeGreaterThanOrEqual(3);
     for (const scan of scans) {
       expect(scan['Node Type']).toMatch(/^Index (Only )?Scan$/);
-      // Both key columns: model alone would walk every grant.
+      // Both key columns: model alone would walk every grant or session.
       expect(scan['Index Cond']).toMatch(/\bmodel\b/);
-      expect(scan['Index Cond']).toMatch(/\bid\b/);
+      expect(scan['Index Cond']).toMatch(/\b(id|uid)\b/);
     }
+    expect(scans.filter((scan) => /\buid\b/.test(scan['Index Cond'] ?? ''))).toHaveLength(1);
   });
 
   test("a token lookup with the person's claims reads the profile, the client, the membership and the account by key", async () => {
