@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import { errors } from 'oidc-provider';
 import type { Database } from '../db/database.js';
 import { preparedStatement, usesPgDriver, type PreparedStatement, type StatementRunner } from '../db/prepared-statements.js';
+import { createGroupedUpserts } from './grouped-upserts.js';
 
 /** The first use of a code or token: only one request may ever make it. */
 export interface ConsumeWrite {
@@ -27,7 +28,7 @@ export type ModelWrite =
     }
   | ConsumeWrite;
 
-type UpsertWrite = Extract<ModelWrite, { kind: 'upsert' }>;
+export type UpsertWrite = Extract<ModelWrite, { kind: 'upsert' }>;
 
 const UPSERT_ROWS = `insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
        select * from unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])`;
@@ -140,25 +141,29 @@ interface RequestWrites {
 export function createRequestWrites(db: Database, run: StatementRunner, answers: ConsumeAnswers) {
   const requests = new WeakMap<object, RequestWrites>();
   const pgDriver = usesPgDriver(db);
+  // Only the pg driver takes arrays for unnest; the embedded database writes each request's rows alone.
+  const groupedUpserts = pgDriver ? createGroupedUpserts((rows) => run(writeStatements.upserts, upsertColumns(rows))) : undefined;
 
   /** Returns false when the writes held a consume that another request had already made: then nothing was written. */
   async function writeNow(writes: ModelWrite[]): Promise<boolean> {
     const consume = writes.find(isConsume);
     const upserts = writes.filter(isUpsert);
     if (!upserts.length) return consume ? (await run(writeStatements.consume, consumeValues(consume))).rowCount > 0 : true;
-    if (!consume && upserts.length === 1) {
-      await run(writeStatements.upsert, upsertValues(upserts[0]!));
+    if (!consume) {
+      if (groupedUpserts) await groupedUpserts(upserts);
+      else if (upserts.length === 1) await run(writeStatements.upsert, upsertValues(upserts[0]!));
+      else return writeInTransaction(undefined, upserts);
       return true;
     }
     if (pgDriver) {
-      if (!consume) {
-        await run(writeStatements.upserts, upsertColumns(upserts));
-        return true;
-      }
       const result = await run<{ consumed: number }>(writeStatements.batch, [...consumeValues(consume), ...upsertColumns(upserts)]);
       return result.rows[0]!.consumed > 0;
     }
-    // The embedded database keeps knex, which spreads arrays into lists; a transaction keeps it all-or-nothing.
+    return writeInTransaction(consume, upserts);
+  }
+
+  // The embedded database keeps knex, which spreads arrays into lists; a transaction keeps it all-or-nothing.
+  function writeInTransaction(consume: ConsumeWrite | undefined, upserts: UpsertWrite[]): Promise<boolean> {
     return db.transaction(async (trx) => {
       const statement = (write: PreparedStatement, values: unknown[]) => trx.raw(write.sql, values as never);
       // The consume first: when it finds the row already used, nothing else is written.
