@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Database } from '../../src/db/database.js';
 import type { PreparedStatement } from '../../src/db/prepared-statements.js';
 import { lookupStatement } from '../../src/oidc/model-lookup.js';
-import { writeStatements } from '../../src/oidc/request-writes.js';
+import { writeBatchStatement } from '../../src/oidc/request-writes.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 
 interface PlanNode {
@@ -81,21 +81,26 @@ describe('hot statements on PostgreSQL, planned on an empty table', () => {
     }
   });
 
-  test('the write batch consumes its one row by key', async () => {
-    const nodes = await genericPlan(writeStatements.batch, [
+  test('the write batch of several requests consumes each one row by key', async () => {
+    const nodes = await genericPlan(writeBatchStatement(2), [
       "'v1.sealed-answer'",
       "'RefreshToken'",
-      "'old-token'",
-      "'{RefreshToken,AccessToken}'",
-      "'{new-refresh,new-access}'",
-      `array['{}','{}']::jsonb[]`,
-      "'{grant-1,grant-1}'",
-      "'{NULL,NULL}'",
-      "'{NULL,NULL}'",
-      'array[now(), now()]',
+      "'old-token-1'",
+      "'v1.sealed-answer'",
+      "'RefreshToken'",
+      "'old-token-2'",
+      "'{RefreshToken,AccessToken,RefreshToken}'",
+      "'{new-refresh-1,new-access-1,new-refresh-2}'",
+      `array['{}','{}','{}']::jsonb[]`,
+      "'{grant-1,grant-1,grant-2}'",
+      "'{NULL,NULL,NULL}'",
+      "'{NULL,NULL,NULL}'",
+      'array[now(), now(), now()]',
+      "'{1,1,2}'",
     ]);
     expect(nodes.map((node) => node['Node Type'])).not.toContain('Seq Scan');
     const reads = onModels(nodes).filter((node) => node['Node Type'] !== 'ModifyTable');
+    expect(reads).toHaveLength(2);
     for (const read of reads) {
       expect(read['Index Cond']).toMatch(/\bmodel\b/);
       expect(read['Index Cond']).toMatch(/\bid\b/);
