@@ -15,7 +15,15 @@ export interface ModelRow {
   claims?: { source: ClaimsSource | null; accountId: string | null };
 }
 
-type LookupRow = Omit<ModelRow, 'claims'> & Partial<ClaimsRow> & { model_id: string; client_account_id?: string | null };
+/** As read: the payloads as JSON text, parsed for each request that asked (toModelRow). */
+type LookupRow = Omit<ModelRow, 'claims' | 'payload' | 'grant_payload' | 'session_payload'> &
+  Partial<ClaimsRow> & {
+    model_id: string;
+    payload: string;
+    grant_payload: string | null;
+    session_payload: string | null;
+    client_account_id?: string | null;
+  };
 
 /** At most this many lookups in one statement; more waiting go in the next. */
 const MAX_LOOKUPS = 64;
@@ -46,10 +54,12 @@ export function lookupStatement(withClaims = false): PreparedStatement {
     // (lib/models/token_helpers.js), a round trip of its own on every introspection and userinfo.
     // Each asked pair is read by key in a lateral subquery; a list of ids and models to match
     // against instead was planned, on an empty table, as a walk over every row of those models.
-    `select t.model, t.id as model_id, t.payload, t.consumed_at, t.grant_id,
-            (select g.payload from oidc_models g
+    // The payloads come as text: requests presenting the same token share the row, and each
+    // parses its own objects from it, as oidc-provider may change what it is given.
+    `select t.model, t.id as model_id, t.payload::text as payload, t.consumed_at, t.grant_id,
+            (select g.payload::text from oidc_models g
               where g.model = 'Grant' and g.id = t.grant_id and (g.expires_at is null or g.expires_at > now())) as grant_payload,
-            (select s.payload from oidc_models s
+            (select s.payload::text from oidc_models s
               where t.payload->'expiresWithSession' = 'true'::jsonb
                 and s.model = 'Session' and s.uid = t.payload->>'sessionUid' and (s.expires_at is null or s.expires_at > now())
               limit 1) as session_payload
@@ -67,8 +77,15 @@ export function lookupStatement(withClaims = false): PreparedStatement {
 const statements = { plain: lookupStatement(), withClaims: lookupStatement(true) };
 
 function toModelRow(row: LookupRow, withClaims: boolean): ModelRow {
-  const { model, payload, consumed_at, grant_id, grant_payload, session_payload } = row;
-  const modelRow: ModelRow = { model, payload, consumed_at, grant_id, grant_payload, session_payload };
+  const parse = (json: string | null) => (json === null ? null : (JSON.parse(json) as AdapterPayload));
+  const modelRow: ModelRow = {
+    model: row.model,
+    payload: parse(row.payload)!,
+    consumed_at: row.consumed_at,
+    grant_id: row.grant_id,
+    grant_payload: parse(row.grant_payload),
+    session_payload: parse(row.session_payload),
+  };
   if (withClaims) {
     modelRow.claims = {
       source: row.id ? claimsSourceFrom(row as ClaimsRow) : null,
@@ -111,13 +128,9 @@ export function createModelLookup(run: StatementRunner) {
       const ids = asked.map((entry) => entry.id);
       const result = await run<LookupRow>(withClaims ? statements.withClaims : statements.plain, [models, ids]);
       const rows = new Map(result.rows.map((row) => [keyOf(row.model, row.model_id), row]));
-      const handedOut = new Set<string>();
       for (const entry of waiting) {
-        const key = keyOf(entry.model, entry.id);
-        const row = rows.get(key);
-        // Requests presenting the same token share the read, never the objects: each gets its own.
-        entry.resolve(row && toModelRow(handedOut.has(key) ? structuredClone(row) : row, withClaims));
-        handedOut.add(key);
+        const row = rows.get(keyOf(entry.model, entry.id));
+        entry.resolve(row && toModelRow(row, withClaims));
       }
     } catch (error) {
       for (const entry of waiting) entry.reject(error);
