@@ -130,11 +130,15 @@ export async function authorizationCodeFlow(
   let form: Record<string, string> | undefined;
   let step = 'GET /auth';
   let callback: URL | undefined;
+  // The relying party's address, not any other origin: NetID builds its own URLs from ISSUER, so a
+  // flow begun on a second instance of a fleet goes on at the first, as behind a load balancer.
+  const redirectUri = new URL(client.redirectUri);
+  const isCallback = (location: URL) => location.origin === redirectUri.origin && location.pathname === redirectUri.pathname;
   for (let hops = 0; hops < 12 && !callback; hops++) {
     const response = await send(jar, url, step, form);
     form = undefined;
     if (response.status >= 300 && response.status < 400 && response.location) {
-      if (response.location.origin !== url.origin) callback = response.location;
+      if (isCallback(response.location)) callback = response.location;
       url = response.location;
       step = `GET ${url.pathname.replace(/\/[^/]{16,}/g, '/…')}`;
       continue;
@@ -148,7 +152,7 @@ export async function authorizationCodeFlow(
   }
   if (!callback) throw new FlowError(step, 'too many redirects');
   const code = callback.searchParams.get('code');
-  if (!code) throw new FlowError('callback', `no code: ${callback.search}`);
+  if (!code) throw new FlowError('callback', `no code: ${callback.origin}${callback.pathname}${callback.search}${callback.hash} after ${step}`);
   if (callback.searchParams.get('state') !== state) throw new FlowError('callback', 'state does not match');
 
   let response;

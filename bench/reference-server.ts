@@ -11,9 +11,9 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../src/oidc/signing-keys.js';
 import type { ServerInfo } from './target.js';
 import { TOKEN_LIFETIMES } from '../src/oidc/token-lifetimes.js';
+import { ACR, ACR_VALUES } from '../src/oidc/authentication-context.js';
 
 const PERSON_ID = 'reference-person';
-const ACR_PASSWORD = 'urn:netid:acr:password';
 
 /** The key types NetID signs with (src/oidc/signing-keys.ts), one of each. */
 function signingKeys(): JWK[] {
@@ -81,7 +81,7 @@ function configuration(accountBase: string, secrets: { account: string; service:
       membership: ['membership'],
     },
     conformIdTokenClaims: false,
-    acrValues: [ACR_PASSWORD],
+    acrValues: [...ACR_VALUES],
 
     features: {
       devInteractions: { enabled: false },
@@ -142,7 +142,7 @@ function finishEveryInteraction(provider: Provider) {
     await provider.interactionFinished(
       ctx.req,
       ctx.res,
-      { login: { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true }, consent: { grantId } },
+      { login: { accountId, acr: ACR.oneFactor, amr: ['pwd'], remember: true }, consent: { grantId } },
       { mergeWithLastSubmission: false },
     );
     ctx.respond = false;

@@ -5,13 +5,13 @@ import type { ScenarioName } from './target.js';
 export interface ScenarioResult {
   name: ScenarioName;
   netid: Measurement;
-  /** The bare oidc-provider, or for password_signin the argon2id floor. */
+  /** The bare oidc-provider, or for password_signin the argon2id ceiling; none for NetID's own API. */
   reference: Measurement | undefined;
   /** Why there is no reference, when there is none. */
   withoutReference?: string | undefined;
   /** NetID on two instances, when the run has them. */
   fleet?: Measurement | undefined;
-  /** Scenario-specific figures beside the table (the argon2id ceiling on all cores). */
+  /** Scenario-specific figures beside the table (the argon2id floor, one at a time). */
   extra?: Record<string, number> | undefined;
 }
 
@@ -78,7 +78,7 @@ export function formatReport(report: BenchReport): string {
     '',
     table(header, rows),
     '',
-    "password_signin: the reference is the argon2id floor: verifications one at a time at NetID's parameters (m=19 MiB, t=2, p=1).",
+    "password_signin: the reference is the argon2id ceiling: verifications on every core at once at NetID's parameters (m=19 MiB, t=2, p=1).",
     ...report.results.flatMap((result) => (result.withoutReference ? [`${result.name}: no reference (${result.withoutReference}).`] : [])),
     ...report.results.flatMap((result) =>
       Object.entries(result.extra ?? {}).map(([name, value]) => `${result.name}: ${name} = ${fixed(value, 1)}`),

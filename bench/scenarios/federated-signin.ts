@@ -53,22 +53,37 @@ interface Answer {
   left?: URL;
 }
 
-/** A browser of one virtual user: a cookie jar per origin, redirects followed between NetID and the provider. */
+/**
+ * A browser of one virtual user: redirects followed between NetID and the
+ * provider, a cookie jar for NetID (all its instances are one site behind a
+ * balancer, and NetID sends a flow begun on one on to the issuer's) and one
+ * for the provider.
+ */
 class Browser {
   private readonly jars = new Map<string, CookieJar>();
+  private readonly followed: string[];
 
   constructor(
-    private readonly followed: string[],
+    private readonly netid: string[],
+    upstream: string,
     private readonly person: Person,
-  ) {}
+  ) {
+    this.followed = [...netid, upstream];
+  }
+
+  private jarFor(origin: string): CookieJar {
+    const site = this.netid.includes(origin) ? 'netid' : origin;
+    const jar = this.jars.get(site) ?? new CookieJar();
+    this.jars.set(site, jar);
+    return jar;
+  }
 
   async go(url: URL, step: string, form?: Record<string, string>): Promise<Answer> {
     let current = url;
     let body = form ? new URLSearchParams(form).toString() : undefined;
     for (let hops = 0; hops < 16; hops++) {
       if (!this.followed.includes(current.origin)) return { status: 302, url: current, text: '', left: current };
-      const jar = this.jars.get(current.origin) ?? new CookieJar();
-      this.jars.set(current.origin, jar);
+      const jar = this.jarFor(current.origin);
       let response: Response;
       try {
         response = await fetch(current, {
@@ -111,7 +126,7 @@ const linked = new Set<string>();
 /** Signs the seeded person in with the password and connects the provider on the Social media page, once per run. */
 async function linkIdentity(server: ServerInfo, origin: string, person: Person): Promise<void> {
   if (linked.has(person.identifier)) return;
-  const browser = new Browser([...server.origins, upstreamOrigin], person);
+  const browser = new Browser(server.origins, upstreamOrigin, person);
   const login = await browser.go(new URL('/network', origin), 'link: sign-in page');
   const form = formOn(login, /[^"]*\/login/, 'link: sign-in form');
   await browser.go(form.url, 'link: password', { csrf: form.csrf, identifier: person.identifier, password: person.password });
@@ -162,7 +177,7 @@ export const federatedSignin: Scenario = {
         code_challenge: createHash('sha256').update(verifier).digest('base64url'),
         code_challenge_method: 'S256',
       }).toString();
-      const browser = new Browser([...server.origins, upstreamOrigin], person);
+      const browser = new Browser(server.origins, upstreamOrigin, person);
       const login = await browser.go(authorization, 'GET /auth');
       const start = formOn(login, new RegExp(`[^"]*/federation/${PROVIDER}`), 'sign-in screen');
       const back = await browser.go(start.url, 'round trip to the provider', { csrf: start.csrf });
@@ -197,7 +212,7 @@ export const federatedSignin: Scenario = {
         code_challenge: createHash('sha256').update(verifier).digest('base64url'),
         code_challenge_method: 'S256',
       }).toString();
-      const answer = await new Browser([standIn.serverOrigin], person).go(authorization, 'GET /auth at the provider');
+      const answer = await new Browser([], standIn.serverOrigin, person).go(authorization, 'GET /auth at the provider');
       const code = answer.left?.searchParams.get('code');
       if (!code) throw new FlowError('provider callback', `no code: ${answer.status} ${answer.text.slice(0, 200)}`);
       const tokenResponse = await fetch(new URL('/token', standIn.serverOrigin), {

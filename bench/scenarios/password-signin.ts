@@ -18,9 +18,10 @@ export const passwordSignin: Scenario = {
       if (!person) throw new Error(`${server.label} has no people to sign in`);
       await authorizationCodeFlow(server, originFor(server, worker), person, { scope: 'openid profile email' });
     }),
-  // The reference signs in without a password, so its figure is the argon2id floor instead.
-  measureReference: (_server, load) => measureArgon2(load.duration, 1),
+  // The reference signs in without a password, so its figure is argon2id's ceiling instead: as many
+  // verifications at once as there are virtual users, every core hashing, nothing else done.
+  measureReference: (_server, load) => measureArgon2(load.duration, load.connections),
   async extraFigures(load) {
-    return { argon2_all_cores_rps: (await measureArgon2(load.duration, load.connections)).rps };
+    return { argon2_one_at_a_time_rps: (await measureArgon2(load.duration, 1)).rps };
   },
 };

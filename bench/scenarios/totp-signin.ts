@@ -33,12 +33,21 @@ async function send(jar: CookieJar, url: URL, step: string, form?: Record<string
   return { status: response.status, location: location ? new URL(location, url) : undefined, text: await response.text() };
 }
 
-/** Follows redirects within the origin; answers the page it stops at, or the URL it left for. */
-async function follow(jar: CookieJar, url: URL, step: string, form?: Record<string, string>): Promise<{ page: Answer; url: URL } | { left: URL }> {
+/**
+ * Follows redirects within NetID (`within`: its origins, by default the one
+ * asked); answers the page it stops at, or the URL it left for.
+ */
+async function follow(
+  jar: CookieJar,
+  url: URL,
+  step: string,
+  form?: Record<string, string>,
+  within: ReadonlySet<string> = new Set([url.origin]),
+): Promise<{ page: Answer; url: URL } | { left: URL }> {
   let answer = await send(jar, url, step, form);
   for (let hops = 0; hops < 12; hops++) {
     if (!(answer.status >= 300 && answer.status < 400 && answer.location)) return { page: answer, url };
-    if (answer.location.origin !== url.origin) return { left: answer.location };
+    if (!within.has(answer.location.origin)) return { left: answer.location };
     url = answer.location;
     answer = await send(jar, url, `GET ${url.pathname.replace(/\/[^/]{16,}/g, '/…')}`);
   }
@@ -100,15 +109,17 @@ async function signIn(server: ServerInfo, origin: string, person: Person, app: A
     code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256',
   }).toString();
-  let at = await follow(jar, authorization, 'GET /auth');
+  // NetID builds its URLs from ISSUER, so a flow begun on a fleet's second instance goes on at the first.
+  const netid = new Set([...server.origins, new URL(server.issuer).origin]);
+  let at = await follow(jar, authorization, 'GET /auth', undefined, netid);
   let csrf = '';
   for (let pages = 0; pages < 3 && !('left' in at); pages++) {
     const { page, url } = at;
     csrf = csrfIn(page.text) ?? '';
     const login = actionIn(page.text, '/login');
     const secondStep = actionIn(page.text, '/second-factor/totp');
-    if (login) at = await follow(jar, new URL(login, url), 'POST sign-in form', { csrf, identifier: person.identifier, password: person.password });
-    else if (secondStep && app) at = await follow(jar, new URL(secondStep, url), 'POST authenticator code', { csrf, code: await app.nextCode() });
+    if (login) at = await follow(jar, new URL(login, url), 'POST sign-in form', { csrf, identifier: person.identifier, password: person.password }, netid);
+    else if (secondStep && app) at = await follow(jar, new URL(secondStep, url), 'POST authenticator code', { csrf, code: await app.nextCode() }, netid);
     else throw new FlowError('sign-in', `status ${page.status}: ${page.text.slice(0, 300).replace(/\s+/g, ' ')}`);
   }
   if (!('left' in at)) throw new FlowError('sign-in', 'no way back to the account');

@@ -3,7 +3,7 @@ import type { ClientQueries } from '../db/clients.js';
 import type { Database } from '../db/database.js';
 import { createStatementRunner, preparedStatement } from '../db/prepared-statements.js';
 import type { Sealer } from '../security/sealing.js';
-import { createModelLookup } from './model-lookup.js';
+import { boundSessionUid, createModelLookup } from './model-lookup.js';
 import { createRefreshReuse, REFRESH_TOKEN_REUSE_SECONDS } from './refresh-reuse.js';
 import { createRequestPrefetch } from './request-prefetch.js';
 import { createRequestWrites } from './request-writes.js';
@@ -67,6 +67,7 @@ export function createModelStorage(db: Database, clients: ClientQueries, sealer:
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Grant') prefetch.forgetGrant(currentRequest(), id);
+      if (this.model === 'Session') prefetch.forgetSessions(currentRequest());
       await writes.write(currentRequest(), {
         kind: 'upsert',
         model: this.model,
@@ -91,6 +92,8 @@ export function createModelStorage(db: Database, clients: ClientQueries, sealer:
       const grantBound = GRANT_BOUND.has(this.model);
       const row = await lookUp(this.model, id, grantBound && READS_THE_PERSON.has(routeOf(request) ?? ''));
       if (row?.grant_id && grantBound) prefetch.putGrant(request, row.grant_id, row.grant_payload ?? undefined);
+      const sessionUid = row && grantBound ? boundSessionUid(row) : undefined;
+      if (sessionUid) prefetch.putSession(request, sessionUid, row!.session_payload ?? undefined);
       const profileId = row?.payload.accountId;
       if (row?.claims && typeof profileId === 'string') {
         prefetch.putClaims(request, profileId, row.claims.accountId, row.claims.source ?? undefined);
@@ -99,7 +102,12 @@ export function createModelStorage(db: Database, clients: ClientQueries, sealer:
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      await writes.flush(currentRequest());
+      const request = currentRequest();
+      await writes.flush(request);
+      if (this.model === 'Session') {
+        const prefetched = prefetch.takeSession(request, uid);
+        if (prefetched.found) return prefetched.value;
+      }
       return toPayload((await run<ModelRow>(statements.findByUid, [this.model, uid])).rows[0], this.model);
     }
 
@@ -114,6 +122,7 @@ export function createModelStorage(db: Database, clients: ClientQueries, sealer:
 
     async destroy(id: string): Promise<void> {
       if (this.model === 'Grant') prefetch.forgetGrant(currentRequest(), id);
+      if (this.model === 'Session') prefetch.forgetSessions(currentRequest());
       await writes.flush(currentRequest());
       await run(statements.destroy, [this.model, id]);
     }

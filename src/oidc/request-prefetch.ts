@@ -4,12 +4,14 @@ import type { ClaimsSource } from '../db/claims-source.js';
 /**
  * Rows read together with a token (src/oidc/model-lookup.ts) and kept for the
  * rest of that request only, for the read oidc-provider makes next: the
- * token's Grant, and on the token endpoint and userinfo the person's claims.
- * An entry is used once, and a grant is dropped when the request itself
- * writes it, so no request sees data older than the moment it read the token.
+ * token's Grant, the Session a token bound to it needs, and on the token
+ * endpoint and userinfo the person's claims. An entry is used once, and a
+ * grant or session is dropped when the request itself writes it, so no
+ * request sees data older than the moment it read the token.
  */
 export function createRequestPrefetch() {
   const grants = new WeakMap<object, Map<string, AdapterPayload | undefined>>();
+  const sessions = new WeakMap<object, Map<string, AdapterPayload | undefined>>();
   const claims = new WeakMap<object, Map<string, ClaimsSource | undefined>>();
 
   function put<T>(store: WeakMap<object, Map<string, T>>, request: object, key: string, value: T): void {
@@ -41,6 +43,16 @@ export function createRequestPrefetch() {
     },
     forgetGrant(request: object | undefined, grantId: string): void {
       if (request) grants.get(request)?.delete(grantId);
+    },
+    putSession(request: object, uid: string, payload: AdapterPayload | undefined): void {
+      put(sessions, request, uid, payload);
+    },
+    takeSession(request: object | undefined, uid: string) {
+      return take(sessions, request, uid);
+    },
+    /** A write of any session in the request: what was read ahead of it may be stale. */
+    forgetSessions(request: object | undefined): void {
+      if (request) sessions.delete(request);
     },
     putClaims(request: object, profileId: string, accountId: string | null, source: ClaimsSource | undefined): void {
       put(claims, request, claimsKey(profileId, accountId), source);

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa';
 import { errors } from 'oidc-provider';
 import type { Database } from '../db/database.js';
 import { preparedStatement, usesPgDriver, type PreparedStatement, type StatementRunner } from '../db/prepared-statements.js';
+import { createGroupedWrites } from './grouped-writes.js';
 
 /** The first use of a code or token: only one request may ever make it. */
 export interface ConsumeWrite {
@@ -27,7 +28,7 @@ export type ModelWrite =
     }
   | ConsumeWrite;
 
-type UpsertWrite = Extract<ModelWrite, { kind: 'upsert' }>;
+export type UpsertWrite = Extract<ModelWrite, { kind: 'upsert' }>;
 
 const UPSERT_ROWS = `insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
        select * from unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])`;
@@ -48,29 +49,44 @@ export const writeStatements = {
   ),
   /** Upserts of distinct rows as one statement, one round trip and one commit. */
   upserts: preparedStatement('model_upsert_batch', `${UPSERT_ROWS}\n       ${ON_CONFLICT}`),
-  /**
-   * One consume and upserts of other rows as one statement: one round trip
-   * and one commit, and the upserts happen only if the consume did. A request
-   * that lost its consume to another (which waited here for that one to
-   * commit) stores none of what it minted. Rows must be distinct because the
-   * parts of one statement all see the table as it was before it. The consume
-   * names its row by key, never by a join with a list: a plan made while the
-   * table was small would read all of it.
-   */
-  batch: preparedStatement(
-    'model_write_batch',
-    `with consumed as (
+};
+
+/** At most this many requests' consumes in one statement: a prepared statement for each count up to it. */
+export const MAX_CONSUMES = 8;
+
+/**
+ * The consumes of `requests` requests and the upserts each made, as one
+ * statement: one round trip and one commit, and a request's upserts happen
+ * only if its consume did. A request that lost its consume to another
+ * (which waited here for that one to commit) stores none of what it minted.
+ * Rows must be distinct because the parts of one statement all see the
+ * table as it was before it. Each consume names its row by key, in a part of
+ * its own, never by a join with a list: a plan made while the table was
+ * small would read all of it. Answers whether each request's consume was
+ * made, as columns c1, c2, ...
+ */
+export function writeBatchStatement(requests: number): PreparedStatement {
+  const parts = Array.from({ length: requests }, (_, index) => index + 1);
+  const consumes = parts.map(
+    (n) => `c${n} as (
        update oidc_models set consumed_at = now(), reuse_response_sealed = ?
         where model = ? and id = ? and consumed_at is null
        returning 1
-     ), upserted as (
-       ${UPSERT_ROWS}
-        where exists (select 1 from consumed)
+     )`,
+  );
+  return preparedStatement(
+    `model_write_batch_${requests}`,
+    `with ${consumes.join(', ')}, upserted as (
+       insert into oidc_models (model, id, payload, grant_id, user_code, uid, expires_at)
+       select u.model, u.id, u.payload, u.grant_id, u.user_code, u.uid, u.expires_at
+         from unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[])
+              as u(model, id, payload, grant_id, user_code, uid, expires_at, request)
+        where case u.request ${parts.map((n) => `when ${n} then exists (select 1 from c${n})`).join(' ')} else false end
        ${ON_CONFLICT}
      )
-     select count(*)::int as consumed from consumed`,
-  ),
-};
+     select ${parts.map((n) => `(select count(*)::int from c${n}) as c${n}`).join(', ')}`,
+  );
+}
 
 const isConsume = (write: ModelWrite): write is ConsumeWrite => write.kind === 'consume';
 const isUpsert = (write: ModelWrite): write is UpsertWrite => write.kind === 'upsert';
@@ -101,6 +117,47 @@ function upsertColumns(upserts: UpsertWrite[]): unknown[] {
 }
 
 const affectedRows = (result: { rowCount?: number | null; affectedRows?: number }) => Number(result.rowCount ?? result.affectedRows ?? 0);
+
+const rowOf = (write: ModelWrite) => `${write.model}\u0000${write.id}`;
+
+/** A request's consume and the upserts that stand or fall with it. */
+interface ConsumeGroup {
+  consume: ConsumeWrite;
+  upserts: UpsertWrite[];
+}
+
+const writeBatches = Array.from({ length: MAX_CONSUMES }, (_, index) => writeBatchStatement(index + 1));
+
+/** The pg driver's writes of the requests of one event-loop round, together (src/oidc/grouped-writes.ts). */
+function createGroupedRequestWrites(run: StatementRunner) {
+  return {
+    upsert: createGroupedWrites<UpsertWrite[], void>({
+      rowsOf: (upserts) => upserts.map(rowOf),
+      maxGroups: 64,
+      maxRows: 128,
+      async write(groups) {
+        await run(writeStatements.upserts, upsertColumns(groups.flat()));
+        return groups.map(() => undefined);
+      },
+    }),
+    /** True when the request's consume was made, and with it its upserts. */
+    consumeAndUpsert: createGroupedWrites<ConsumeGroup, boolean>({
+      rowsOf: (group) => [group.consume, ...group.upserts].map(rowOf),
+      maxGroups: MAX_CONSUMES,
+      maxRows: 128,
+      async write(groups) {
+        const upserts = groups.flatMap((group, index) => group.upserts.map((upsert) => ({ upsert, request: index + 1 })));
+        const result = await run<Record<string, number>>(writeBatches[groups.length - 1]!, [
+          ...groups.flatMap((group) => consumeValues(group.consume)),
+          ...upsertColumns(upserts.map((entry) => entry.upsert)),
+          upserts.map((entry) => entry.request),
+        ]);
+        const row = result.rows[0]!;
+        return groups.map((_, index) => row[`c${index + 1}`]! > 0);
+      },
+    }),
+  };
+}
 
 /** oidc-provider's own answer to a code or token presented again, as it gives when it sees the first use itself. */
 function alreadyUsed(consume: ConsumeWrite): Error {
@@ -140,25 +197,24 @@ interface RequestWrites {
 export function createRequestWrites(db: Database, run: StatementRunner, answers: ConsumeAnswers) {
   const requests = new WeakMap<object, RequestWrites>();
   const pgDriver = usesPgDriver(db);
+  // Only the pg driver takes arrays for unnest; the embedded database writes each request's rows alone.
+  const grouped = pgDriver ? createGroupedRequestWrites(run) : undefined;
 
   /** Returns false when the writes held a consume that another request had already made: then nothing was written. */
   async function writeNow(writes: ModelWrite[]): Promise<boolean> {
     const consume = writes.find(isConsume);
     const upserts = writes.filter(isUpsert);
     if (!upserts.length) return consume ? (await run(writeStatements.consume, consumeValues(consume))).rowCount > 0 : true;
+    if (grouped) return consume ? grouped.consumeAndUpsert({ consume, upserts }) : (await grouped.upsert(upserts), true);
     if (!consume && upserts.length === 1) {
       await run(writeStatements.upsert, upsertValues(upserts[0]!));
       return true;
     }
-    if (pgDriver) {
-      if (!consume) {
-        await run(writeStatements.upserts, upsertColumns(upserts));
-        return true;
-      }
-      const result = await run<{ consumed: number }>(writeStatements.batch, [...consumeValues(consume), ...upsertColumns(upserts)]);
-      return result.rows[0]!.consumed > 0;
-    }
-    // The embedded database keeps knex, which spreads arrays into lists; a transaction keeps it all-or-nothing.
+    return writeInTransaction(consume, upserts);
+  }
+
+  // The embedded database keeps knex, which spreads arrays into lists; a transaction keeps it all-or-nothing.
+  function writeInTransaction(consume: ConsumeWrite | undefined, upserts: UpsertWrite[]): Promise<boolean> {
     return db.transaction(async (trx) => {
       const statement = (write: PreparedStatement, values: unknown[]) => trx.raw(write.sql, values as never);
       // The consume first: when it finds the row already used, nothing else is written.

@@ -84,6 +84,8 @@ export function errorPages(views: Views, logger: Logger, pages: PageDirectory) {
 /** One line per request; the path only, since query strings can carry codes and tokens. */
 export function requestLog(logger: Logger) {
   return async (ctx: Context, next: Next) => {
+    // With info lines off (LOG_LEVEL=warn), there is no line to time or build for every token call.
+    if (!logger.isLevelEnabled('info')) return next();
     const started = performance.now();
     try {
       await next();

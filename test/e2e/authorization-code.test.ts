@@ -92,6 +92,25 @@ describe.each(backends)('an account signs a person in with authorization code + 
     await expect(exchangeCode(client, answer, silent)).rejects.toMatchObject({ error: 'login_required' });
   });
 
+  test('an access token without offline_access lives with the network session: accepted while it lasts, refused after sign-out', async () => {
+    const agent = new UserAgent(netid.issuer);
+    const pending = await startAuthorization(client, redirectUri, { scope: 'openid profile email' });
+    const tokens = await exchangeCode(client, await signInThroughForms(agent, pending.url, admin.email, admin.password), pending);
+
+    // Twice each: the session is read along with the token every time, not kept between requests.
+    for (let i = 0; i < 2; i++) {
+      expect(await oidc.fetchUserInfo(client, tokens.access_token, admin.profile.id)).toMatchObject({ sub: admin.profile.id });
+      expect(await oidc.tokenIntrospection(client, tokens.access_token)).toMatchObject({ active: true, sub: admin.profile.id });
+    }
+
+    const logout = oidc.buildEndSessionUrl(client, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `https://${account.account.name}.bitrix24.test/` });
+    const confirm = await agent.page(logout.toString());
+    await agent.submit(confirm, 'form#op\\.logoutForm', { logout: 'yes' });
+
+    expect(await oidc.tokenIntrospection(client, tokens.access_token)).toEqual({ active: false });
+    await expect(oidc.fetchUserInfo(client, tokens.access_token, admin.profile.id)).rejects.toMatchObject({ status: 401 });
+  });
+
   test('SSO: signed in to one account, the next account asks for nothing', async () => {
     const second = await createTestAccount(netid.context, admin);
     const secondClient = await discoverAsClient(netid.issuer, second.clientId, second.clientSecret);

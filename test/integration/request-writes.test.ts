@@ -93,6 +93,28 @@ describe.each(backends)('request writes on %s', (backend) => {
     expect(await stored()).toEqual(['at-rt-1', 'rt-0', 'rt-1']);
   });
 
+  test('refreshes finishing together are stored together, and one that lost its consume stores nothing even beside others that did not', async () => {
+    for (const token of ['rt-a', 'rt-b', 'rt-c']) await writes.write(undefined, upsert('RefreshToken', token));
+    await refresh(request(), 'rt-b', 'rt-b1');
+
+    // One round of the event loop: the three share what they send, the used rt-b included.
+    const [a, b, c] = [request(), request(), request()];
+    await Promise.all([refresh(a, 'rt-a', 'rt-a1'), refresh(b, 'rt-b', 'rt-b2'), refresh(c, 'rt-c', 'rt-c1')]);
+    expect([a.status, b.status, c.status]).toEqual([200, 200, 200]);
+    expect(b.body).toMatchObject({ refresh_token: 'rt-b1' });
+    expect(await stored()).toEqual(['at-rt-a1', 'at-rt-b1', 'at-rt-c1', 'rt-a', 'rt-a1', 'rt-b', 'rt-b1', 'rt-c', 'rt-c1']);
+  });
+
+  test('two requests presenting one token in the same round: exactly one consumes it, both answer alike', async () => {
+    await writes.write(undefined, upsert('RefreshToken', 'rt-0'));
+    const [first, second] = [request(), request()];
+    await Promise.all([refresh(first, 'rt-0', 'rt-1'), refresh(second, 'rt-0', 'rt-2')]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.body).toEqual(first.body);
+    const successors = (await stored()).filter((id) => id !== 'rt-0');
+    expect(successors).toHaveLength(2);
+  });
+
   test('a consume lost in the middle of a request fails the read there, and the request still answers as the first did', async () => {
     await writes.write(undefined, upsert('RefreshToken', 'rt-0'));
     const first = request();
