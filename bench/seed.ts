@@ -1,6 +1,7 @@
 // Migrates a fresh database and creates what the scenarios need, through the
 // operator commands: an account (its client) with an admin, one profile per
-// virtual user, each an active member of that account, and a service client;
+// virtual user, each an active member of that account, more members for the
+// second-step sign-in, and a service client;
 // and a second account with LARGE_ACCOUNT_MEMBERS members, for the management API.
 // Prints one JSON line (Seed) and exits. Runs as its own process so that the
 // benchmark itself never holds NetID's modules or a pool of its own.
@@ -9,7 +10,8 @@ import { loadConfig } from '../src/config/environment.js';
 import { createNetidContext } from '../src/context.js';
 import { createLogger } from '../src/logging.js';
 import { runCommand, type Values } from '../src/operator-commands.js';
-import { fillAccount } from './large-account.js';
+import { hashPassword } from '../src/security/passwords.js';
+import { addSignInMembers, fillAccount } from './large-account.js';
 import type { Person, Seed } from './target.js';
 
 function requiredEnv(name: string): string {
@@ -17,6 +19,13 @@ function requiredEnv(name: string): string {
   if (!value) throw new Error(`${name} is not set; bench/run.ts sets it`);
   return value;
 }
+
+/**
+ * totp_signin's profiles per virtual user: about 1.3 sign-ins a second each,
+ * and a profile's code counts once per 30-second step, so 40 keep every code
+ * fresh without setting up apps while the clock runs.
+ */
+const SECOND_STEP_PROFILES_PER_USER = 40;
 
 /** The size of account the members scenarios page through. */
 const LARGE_ACCOUNT_MEMBERS = 10_000;
@@ -56,6 +65,19 @@ async function main(): Promise<void> {
       client_secret: string;
     };
 
+    // Profiles for the second-step sign-in, each of which signs in at most once per 30-second step.
+    const secondStepPassword = 'bench second step pass phrase';
+    const secondStepPeople: Person[] = Array.from({ length: peopleCount * SECOND_STEP_PROFILES_PER_USER }, (_, i) => ({
+      identifier: `second-step${i}@bench.test`,
+      password: secondStepPassword,
+    }));
+    await addSignInMembers(
+      requiredEnv('DATABASE_URL'),
+      account.name,
+      secondStepPeople.map((person) => person.identifier),
+      await hashPassword(secondStepPassword),
+    );
+
     const largeAdmin = 'large-admin@bench.test';
     await command(['profile', 'create'], { email: largeAdmin, 'first-name': 'Lara', 'last-name': 'Admin' });
     const large = (await command(['account', 'create'], { admin: largeAdmin })) as { name: string; client_id: string; client_secret: string };
@@ -68,6 +90,7 @@ async function main(): Promise<void> {
       accountClient: { clientId: account.client_id, clientSecret: account.client_secret, redirectUri, idTokenAlg },
       serviceClient: { clientId: service.client_id, clientSecret: service.client_secret },
       people,
+      secondStepPeople,
       largeAccount: { name: large.name, clientId: large.client_id, clientSecret: large.client_secret, members: LARGE_ACCOUNT_MEMBERS + 1 },
     };
     process.stdout.write(`${JSON.stringify(seed)}\n`);

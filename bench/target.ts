@@ -7,6 +7,8 @@ export interface Seed {
   serviceClient: { clientId: string; clientSecret: string };
   /** People who can sign in with a password; the reference signs everyone in without one, so it lists none. */
   people: Person[];
+  /** More members of the account, for totp_signin: many profiles per virtual user, each given an app before the clock starts. */
+  secondStepPeople?: Person[];
   /** An account with ten thousand members, whose back end calls the management API; NetID only. */
   largeAccount?: { name: string; clientId: string; clientSecret: string; members: number };
 }

@@ -57,14 +57,21 @@ async function follow(
 const csrfIn = (html: string) => /<input[^>]*name="csrf"[^>]*value="([^"]*)"/.exec(html)?.[1];
 const actionIn = (html: string, ending: string) => new RegExp(`<form[^>]*action="([^"]*${ending})"`).exec(html)?.[1];
 
-/** An authenticator app per virtual user: each code from a step later than the last, within the step either side of now. */
+/** An authenticator app: each code from a step later than the last, now or the step after. */
 class AuthenticatorApp {
   private last = -Infinity;
   constructor(readonly secret: string) {}
+  /** The current step when unused, which stays good longest while a busy NetID has the code waiting in line. */
+  private nextStep(): number {
+    return Math.max(this.last + 1, Math.floor(Date.now() / 30_000));
+  }
+  /** Whether NetID would take a code from it now: one time step is accepted once per profile. */
+  hasFreshCode(): boolean {
+    return this.nextStep() <= Math.floor(Date.now() / 30_000) + 1;
+  }
   async nextCode(): Promise<string> {
-    const current = Math.floor(Date.now() / 30_000);
-    const step = Math.max(this.last + 1, current - 1);
-    if (step > current + 1) throw new FlowError('authenticator', 'no fresh time step');
+    if (!this.hasFreshCode()) throw new FlowError('authenticator', 'no fresh time step');
+    const step = this.nextStep();
     this.last = step;
     return generate({ secret: this.secret, epoch: step * 30 + 1 });
   }
@@ -84,7 +91,10 @@ async function enrol(jar: CookieJar, origin: string, csrf: string, replacing: bo
   if (!secret) throw new FlowError('GET totp', `no secret: ${started.page.text.slice(0, 200).replace(/\s+/g, ' ')}`);
   const app = new AuthenticatorApp(secret);
   const confirmed = await follow(jar, new URL('/network/security/totp', origin), 'POST totp', { csrf, code: await app.nextCode() });
-  if ('left' in confirmed || !/recovery-codes|totp-state/.test(confirmed.page.text)) throw new FlowError('POST totp', 'the first code was refused');
+  if ('left' in confirmed || !/recovery-codes|totp-state/.test(confirmed.page.text)) {
+    const said = 'left' in confirmed ? `left for ${confirmed.left.href}` : (/role="alert"[^>]*>([^<]*)/.exec(confirmed.page.text)?.[1] ?? `status ${confirmed.page.status}`);
+    throw new FlowError('POST totp', `the first code was refused: ${said.trim()}`);
+  }
   return app;
 }
 
@@ -138,52 +148,75 @@ async function signIn(server: ServerInfo, origin: string, person: Person, app: A
 
 /** The NetID the last measurement ran against: the password-only figure beside it is taken there too. */
 let lastNetid: ServerInfo | undefined;
-/** Each person's current app, kept across repeats: one whose app a repeat could not turn off still signs in. */
+/** Each second-step profile's app, set up once per run: the profiles are the benchmark's own. */
 const apps = new Map<string, AuthenticatorApp>();
+
+/** The second-step profiles of one virtual user, each with its app, set up before the clock starts. */
+async function profilesWithApps(server: ServerInfo, origin: string, people: Person[]): Promise<{ person: Person; app: AuthenticatorApp }[]> {
+  const ready: { person: Person; app: AuthenticatorApp }[] = [];
+  for (const person of people) {
+    let app = apps.get(person.identifier);
+    if (!app) {
+      const signedIn = await signIn(server, origin, person, undefined);
+      app = await enrol(signedIn.jar, origin, signedIn.csrf, false);
+      apps.set(person.identifier, app);
+    }
+    ready.push({ person, app });
+  }
+  return ready;
+}
 
 /**
  * The same sign-in as password_signin, with an authenticator app code after
- * the password, each virtual user one profile with one app. NetID accepts a
- * code once per 30-second step and profile, so after each timed sign-in the
- * virtual user sets up a new app in that browser (untimed: the rate counts the
- * sign-ins' own time only, per virtual user), and turns it off when the
- * repeat ends. Beside it, in the reference column, the password-only sign-in
- * of the same people on the same NetID in the same run: the ratio is the
- * second step's price.
+ * the password. NetID accepts a code once per 30-second step and profile, so
+ * each virtual user takes turns among profiles of its own (bench/seed.ts
+ * makes 40 per virtual user), each given an app before the clock starts:
+ * nothing but sign-ins runs while it does. A virtual user with no profile
+ * left whose code is fresh counts an error rather than waiting. Beside it, in
+ * the reference column, the password-only sign-in of the account's usual
+ * people on the same NetID in the same run: the ratio is the second step's
+ * price.
  */
 export const totpSignin: Scenario = {
   name: 'totp_signin',
   async measure(server, load) {
     lastNetid = server;
+    const people = server.secondStepPeople ?? [];
+    const perUser = Math.floor(people.length / load.connections);
+    if (!perUser) throw new Error(`${server.label} has no second-step profiles for ${load.connections} virtual users`);
+    const profiles = await Promise.all(
+      Array.from({ length: load.connections }, (_, worker) =>
+        profilesWithApps(server, originFor(server, worker), people.slice(worker * perUser, (worker + 1) * perUser)),
+      ),
+    );
+
     const recorder = new Recorder();
     let timedMs = 0;
     const deadline = performance.now() + load.duration * 1000;
     await Promise.all(
-      Array.from({ length: load.connections }, async (_, worker) => {
-        const person = personFor(server, worker);
+      profiles.map(async (mine, worker) => {
         const origin = originFor(server, worker);
-        if (!person) throw new Error(`${server.label} has no people to sign in`);
-        let signedIn = await signIn(server, origin, person, apps.get(person.identifier));
-        let app = await enrol(signedIn.jar, origin, signedIn.csrf, apps.has(person.identifier));
-        apps.set(person.identifier, app);
+        let turn = 0;
         while (performance.now() < deadline) {
+          const next = mine.slice(turn).concat(mine.slice(0, turn)).findIndex(({ app }) => app.hasFreshCode());
+          if (next < 0) {
+            recorder.failure('no profile with a fresh code');
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            continue;
+          }
+          const { person, app } = mine[(turn + next) % mine.length]!;
+          turn = (turn + next + 1) % mine.length;
           const begun = performance.now();
           try {
-            signedIn = await signIn(server, origin, person, app);
+            await signIn(server, origin, person, app);
             const took = performance.now() - begun;
             timedMs += took;
             recorder.success(took);
-            app = await enrol(signedIn.jar, origin, signedIn.csrf, true);
-            apps.set(person.identifier, app);
           } catch (error) {
             timedMs += performance.now() - begun;
             recorder.failure((error instanceof Error ? error.message : String(error)).slice(0, 160));
-            // A failed sign-in leaves no signed-in browser: start this profile afresh with its password and the last app.
-            signedIn = await signIn(server, origin, person, app).catch(() => signedIn);
           }
         }
-        const removed = await follow(signedIn.jar, new URL('/network/security/totp/remove', origin), 'POST totp/remove', { csrf: signedIn.csrf });
-        if (!('left' in removed) && /totp-state/.test(removed.page.text)) apps.delete(person.identifier);
       }),
     );
     return recorder.finish(timedMs / 1000 / load.connections);
