@@ -85,9 +85,9 @@ export function registerFederation(router: Router, env: InteractionEnvironment):
     const amr = ['fed', identity.provider];
     switch (result.outcome) {
       case 'signed-in':
-        return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, amr));
+        return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, amr), 'redirect');
       case 'signed-up':
-        return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, amr, true));
+        return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, amr, true), 'redirect');
       case 'email-taken':
         // As "Create for free" with a taken email: a confirmation step that no code will pass.
         await kit.remember(interaction, startDecoy(result.email));

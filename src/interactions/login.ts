@@ -49,7 +49,7 @@ export function registerLogin(router: Router, env: InteractionEnvironment): void
       return renderLogin(ctx, env, interaction, { identifier, errorKey: 'login.password_missing', invalid: 'password' }, 400);
     }
     const result = await context.services.profiles.signIn({ identifier, password, clientId: String(interaction.params.client_id) }, personActor(ctx));
-    if (result.ok) return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, ['pwd']));
+    if (result.ok) return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, ['pwd']), 'page');
     const { status, messageKey } = PROFILE_PROBLEMS[result.problem];
     if (result.retryAfterSeconds) ctx.set('Retry-After', String(result.retryAfterSeconds));
     const invalid = result.problem === 'identifier-invalid' ? 'identifier' : result.problem === 'wrong-credentials' ? 'password' : undefined;

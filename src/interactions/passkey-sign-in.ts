@@ -49,6 +49,6 @@ export function registerPasskeySignIn(router: Router, env: InteractionEnvironmen
       personActor(ctx, undefined, String(interaction.params.client_id)),
     );
     if (!checked.ok) return renderLogin(ctx, env, interaction, { errorKey: FACTOR_PROBLEMS[checked.problem].messageKey }, 400);
-    return proceed(ctx, env, interaction, checked.profile, firstFactor(checked.profile, checked.amr));
+    return proceed(ctx, env, interaction, checked.profile, firstFactor(checked.profile, checked.amr), 'page');
   });
 }

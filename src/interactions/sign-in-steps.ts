@@ -45,6 +45,16 @@ export interface SignInStep {
 }
 
 /**
+ * How a request that makes a step current answers: with the step's page
+ * itself, which spares the browser a round trip and is what a form post on
+ * the sign-in screen does (a reload lands on the step again through
+ * /interaction/:uid); or with a redirect to it, for a request whose URL must
+ * not be visited twice (an upstream provider's callback) and for sign-up,
+ * whose answer must look the same when the email is taken (decoy-code.ts).
+ */
+export type StepAnswer = 'page' | 'redirect';
+
+/**
  * Moves a sign-in on: to the first step that is due and not yet passed, in
  * the order of `env.steps` (decided in one place, src/interactions/router.ts), or, when none
  * is, hands the login to oidc-provider with what was proven. Every way in
@@ -56,6 +66,7 @@ export async function proceed(
   interaction: Interaction,
   profile: Profile,
   progress: SignInProgress,
+  answer: StepAnswer,
 ): Promise<void> {
   if (profile.blocked_at) {
     return env.kit.finish(ctx, { error: 'access_denied', error_description: 'the profile is blocked' });
@@ -65,11 +76,13 @@ export async function proceed(
     const situation = { profile, progress, interaction };
     if (!(await step.due(situation, env))) continue;
     await step.begin?.(ctx, env, situation);
-    await env.kit.remember(interaction, { ...progress, current: step.name });
+    const current = { ...progress, current: step.name };
+    await env.kit.remember(interaction, current);
+    if (answer === 'page') return step.render(ctx, env, interaction, current);
     ctx.redirect(`/interaction/${interaction.uid}`);
     return;
   }
-  await env.kit.remember(interaction, undefined);
+  // Finishing replaces the interaction's result, NetID's progress with it.
   await env.context.services.sessions.rememberDevice({
     profile,
     marker: deviceMarker(ctx),
@@ -85,7 +98,7 @@ export async function proceed(
   });
 }
 
-/** Marks the current step passed, with what it proved, and moves on. */
+/** Marks the current step passed, with what it proved, and moves on; a step's form was posted, so a next one answers as its page. */
 export async function passStep(
   ctx: Context,
   env: InteractionEnvironment,
@@ -100,7 +113,7 @@ export async function passStep(
     amr: withMultipleFactors([...progress.amr, ...proved]),
     current: undefined,
   };
-  return proceed(ctx, env, interaction, profile, passed);
+  return proceed(ctx, env, interaction, profile, passed, 'page');
 }
 
 /** The first factor is done: the sign-in begins its steps with what it proved. */

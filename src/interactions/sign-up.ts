@@ -84,7 +84,7 @@ export function registerSignUp(router: Router, env: InteractionEnvironment) {
     const invited = (await invitedAddress(ctx)) === normaliseEmail(values.email);
     const result = await context.services.profiles.signUp({ ...values, password: formField(ctx, 'password') }, { locale, actor: personActor(ctx), invited });
     if (!result.ok) return renderSignUp(ctx, interaction, values, result.fields as SignUpErrors, 400);
-    if (result.outcome === 'created') return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, ['pwd'], true));
+    if (result.outcome === 'created') return proceed(ctx, env, interaction, result.profile, firstFactor(result.profile, ['pwd'], true), 'redirect');
     // A taken email goes on to a confirmation step like a new one: the answer must not tell who is registered.
     await kit.remember(interaction, startDecoy(result.email));
     ctx.redirect(`/interaction/${interaction.uid}`);

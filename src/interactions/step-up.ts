@@ -20,6 +20,6 @@ export async function beginStepUp(ctx: Context, env: InteractionEnvironment, int
   const profile = await env.context.queries.profiles.findById(session.accountId);
   if (!profile) return false;
   const amr = (session as { amr?: string[] }).amr ?? [];
-  await proceed(ctx, env, interaction, profile, { profileId: profile.id, amr, created: false, passed: [] });
+  await proceed(ctx, env, interaction, profile, { profileId: profile.id, amr, created: false, passed: [] }, 'page');
   return true;
 }

@@ -24,6 +24,20 @@ interface Need {
  * a second factor. Undefined once what was proven reaches it.
  */
 async function needOf(env: InteractionEnvironment, interaction: Interaction, profileId: string, amr: readonly string[]): Promise<Need | undefined> {
+  const known = judged.get(interaction);
+  if (known && known.profileId === profileId && known.amr === amr.join(' ')) return known.need;
+  const need = await judgeNeed(env, interaction, profileId, amr);
+  judged.set(interaction, { profileId, amr: amr.join(' '), need });
+  return need;
+}
+
+/**
+ * What needOf last found for an interaction loaded by the request at hand,
+ * so the page of a step that just became due does not ask the database again.
+ */
+const judged = new WeakMap<Interaction, { profileId: string; amr: string; need: Need | undefined }>();
+
+async function judgeNeed(env: InteractionEnvironment, interaction: Interaction, profileId: string, amr: readonly string[]): Promise<Need | undefined> {
   const { provider, queries, services } = env.context;
   const client = await provider.Client.find(String(interaction.params.client_id));
   const [requested, enrolled] = await Promise.all([
