@@ -53,6 +53,13 @@ export interface FailureStreak {
    * read: of two requests that both saw room for one more attempt, one wins.
    */
   recordAfter(key: string, seen: StreakState): Promise<boolean>;
+  /**
+   * Counts one try as a failure (until a reset says otherwise), unless
+   * `waitAfter` finds the streak must wait first: answers 0, or the seconds to
+   * wait. Of simultaneous tries that see room for one more, one is counted at
+   * a time; one that keeps losing is told to wait `contended` seconds.
+   */
+  claim(key: string, waitAfter: (seen: StreakState) => number, contended: number): Promise<number>;
   reset(key: string): Promise<void>;
 }
 
@@ -62,12 +69,14 @@ export interface StreakState {
   lastAt: number;
 }
 
+const NO_FAILURES: StreakState = { failures: 0, lastAt: 0 };
+
 export function createFailureStreak(db: Database, prefix: string, windowSeconds: number): FailureStreak {
   const id = (key: string) => `${prefix}:${key}`.slice(0, 255);
   const window = windowSeconds * 1000;
   const state = (row: { points: number | string; expire: number | string } | undefined): StreakState =>
-    row ? { failures: Number(row.points), lastAt: Number(row.expire) - window } : { failures: 0, lastAt: 0 };
-  return {
+    row ? { failures: Number(row.points), lastAt: Number(row.expire) - window } : NO_FAILURES;
+  const streak: FailureStreak = {
     async peek(key) {
       return state(await db('rate_limits').where('key', id(key)).andWhere('expire', '>', Date.now()).first('points', 'expire'));
     },
@@ -103,10 +112,22 @@ export function createFailureStreak(db: Database, prefix: string, windowSeconds:
       );
       return result.rows.length === 1;
     },
+    async claim(key, waitAfter, contended) {
+      // Most tries find no failures on record (a success clears them): claim an empty streak first, read it only when that fails.
+      let seen = NO_FAILURES;
+      for (let round = 0; round < 10; round += 1) {
+        if (await streak.recordAfter(key, seen)) return 0;
+        seen = await streak.peek(key);
+        const wait = waitAfter(seen);
+        if (wait > 0) return wait;
+      }
+      return contended;
+    },
     async reset(key) {
       await db('rate_limits').where('key', id(key)).delete();
     },
   };
+  return streak;
 }
 
 /**
@@ -189,14 +210,12 @@ export function createSignInLimits(db: Database, options: SignInLimitOptions = {
       // The lock is named when it applies: it is what the person is told about ("Forgot password?" works meanwhile).
       if (lockWait > 0) return { wait: Math.max(lockWait, addressWait), refusedBy: 'lock' };
       if (addressWait > 0) return { wait: addressWait, refusedBy: 'address' };
-      // A few rounds at most: a round is lost only to an attempt that was admitted meanwhile.
-      for (let round = 0; round < 10; round += 1) {
-        const seen = await byPair.peek(pairKey(identifier, ip));
-        const delay = secondsUntil(seen.lastAt + delayAfterFailures(seen.failures, limits) * 1000);
-        if (delay > 0) return { wait: delay, refusedBy: 'delay' };
-        if (await byPair.recordAfter(pairKey(identifier, ip), seen)) return { wait: 0 };
-      }
-      return { wait: delayAfterFailures(limits.freeFailures, limits), refusedBy: 'delay' };
+      const delay = await byPair.claim(
+        pairKey(identifier, ip),
+        (seen) => secondsUntil(seen.lastAt + delayAfterFailures(seen.failures, limits) * 1000),
+        delayAfterFailures(limits.freeFailures, limits),
+      );
+      return delay > 0 ? { wait: delay, refusedBy: 'delay' } : { wait: 0 };
     },
     async recordFailure(identifier, ip) {
       await byIdentifier.record(identifier);

@@ -18,16 +18,8 @@ export function createSecondFactorLimits(db: Database): SecondFactorLimits {
   const streak = createFailureStreak(db, 'second-factor', SIGN_IN_LIMITS.streakWindowSeconds);
   const secondsUntil = (time: number) => Math.max(0, Math.ceil((time - Date.now()) / 1000));
   return {
-    async admit(profileId) {
-      // A few rounds at most: a round is lost only to a try admitted meanwhile.
-      for (let round = 0; round < 10; round += 1) {
-        const seen = await streak.peek(profileId);
-        const wait = secondsUntil(seen.lastAt + delayAfterFailures(seen.failures) * 1000);
-        if (wait > 0) return wait;
-        if (await streak.recordAfter(profileId, seen)) return 0;
-      }
-      return delayAfterFailures(SIGN_IN_LIMITS.freeFailures);
-    },
+    admit: (profileId) =>
+      streak.claim(profileId, (seen) => secondsUntil(seen.lastAt + delayAfterFailures(seen.failures) * 1000), delayAfterFailures(SIGN_IN_LIMITS.freeFailures)),
     async succeeded(profileId) {
       await streak.reset(profileId);
     },
