@@ -106,6 +106,29 @@ describe.each(backends)('authentication levels for relying parties (%s)', (backe
     expect(replayed.document.querySelector('[role=alert]')?.text).toContain('already used');
   });
 
+  test('the password is answered with the code page itself, which a reload or a second post of the password finds again', async () => {
+    const { person, client, redirectUri } = await personWithAccount();
+    const app = await enrolAuthenticatorApp(netid.context, person.profile);
+    const agent = new UserAgent(netid.issuer);
+    const pending = await startAuthorization(client, redirectUri);
+    const login = await agent.page(pending.url.toString());
+    const asked = await agent.submit(login, 'form[action$="/login"]', { identifier: person.email, password: person.password });
+    if (!isPage(asked) || !secondFactorPage(asked)) throw new Error('the second step was not asked for');
+    // No redirect in between: the page is the answer to the post.
+    expect(new URL(asked.url).pathname).toMatch(/^\/interaction\/[^/]+\/login$/);
+    expect(asked.status).toBe(200);
+
+    const interactionPath = new URL(asked.url).pathname.replace(/\/login$/, '');
+    expect(secondFactorPage(await agent.page(interactionPath))).not.toBeNull();
+    // A browser re-sending the password form (reload after the post) is shown the step, not signed in again.
+    const resent = await agent.submit(login, 'form[action$="/login"]', { identifier: person.email, password: 'not the password' });
+    if (!isPage(resent) || !secondFactorPage(resent)) throw new Error('a resent password form left the second step');
+
+    const done = await agent.submit(resent, 'form[action$="/second-factor/totp"]', { code: await app.nextCode() });
+    if (isPage(done)) throw new Error(done.html.slice(0, 1500));
+    expect((await exchangeCode(client, done.location, pending)).claims()).toMatchObject({ acr: ACR_2FA, amr: expect.arrayContaining(['pwd', 'otp']) });
+  });
+
   test('a level the person cannot reach gets unmet_authentication_requirements, not a weaker token', async () => {
     const { person, client, redirectUri } = await personWithAccount();
     const agent = new UserAgent(netid.issuer);
