@@ -1,18 +1,21 @@
 // Migrates a fresh database and creates what the scenarios need, through the
 // operator commands: an account (its client) with an admin, one profile per
 // virtual user, each an active member of that account, more members for the
-// second-step sign-in, and a service client;
+// second-step sign-in, each with an authenticator app, and a service client;
 // and a second account with LARGE_ACCOUNT_MEMBERS members, for the management API.
 // Prints one JSON line (Seed) and exits. Runs as its own process so that the
 // benchmark itself never holds NetID's modules or a pool of its own.
 import { accountClientUris } from '../src/accounts/account-address.js';
 import { loadConfig } from '../src/config/environment.js';
-import { createNetidContext } from '../src/context.js';
+import { generate } from 'otplib';
+import { createNetidContext, type NetidContext } from '../src/context.js';
+import { OPERATOR } from '../src/db/audit.js';
+import type { Profile } from '../src/db/profiles.js';
 import { createLogger } from '../src/logging.js';
 import { runCommand, type Values } from '../src/operator-commands.js';
 import { hashPassword } from '../src/security/passwords.js';
 import { addSignInMembers, fillAccount } from './large-account.js';
-import type { Person, Seed } from './target.js';
+import type { Person, SecondStepPerson, Seed } from './target.js';
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
@@ -29,6 +32,20 @@ const SECOND_STEP_PROFILES_PER_USER = 40;
 
 /** The size of account the members scenarios page through. */
 const LARGE_ACCOUNT_MEMBERS = 10_000;
+
+/**
+ * Sets up an authenticator app through the same rules as the Security page,
+ * confirmed with a code of the current time step, so that the benchmark
+ * spends no time of its own on it and its first code is of a later step.
+ */
+async function setUpAuthenticatorApp(context: NetidContext, profile: Profile): Promise<{ totpSecret: string; lastTimeStep: number }> {
+  const begun = await context.services.factors.beginTotp(profile);
+  if (!begun.ok) throw new Error(`${profile.email}: the authenticator app was refused (${begun.problem})`);
+  const lastTimeStep = Math.floor(Date.now() / 30_000);
+  const confirmed = await context.services.factors.confirmTotp(profile.id, await generate({ secret: begun.secret, epoch: lastTimeStep * 30 + 1 }), OPERATOR);
+  if (!confirmed.ok) throw new Error(`${profile.email}: the first code was refused (${confirmed.problem})`);
+  return { totpSecret: begun.secret, lastTimeStep };
+}
 
 async function main(): Promise<void> {
   const peopleCount = Number(requiredEnv('BENCH_PEOPLE'));
@@ -67,16 +84,14 @@ async function main(): Promise<void> {
 
     // Profiles for the second-step sign-in, each of which signs in at most once per 30-second step.
     const secondStepPassword = 'bench second step pass phrase';
-    const secondStepPeople: Person[] = Array.from({ length: peopleCount * SECOND_STEP_PROFILES_PER_USER }, (_, i) => ({
-      identifier: `second-step${i}@bench.test`,
-      password: secondStepPassword,
-    }));
-    await addSignInMembers(
-      requiredEnv('DATABASE_URL'),
-      account.name,
-      secondStepPeople.map((person) => person.identifier),
-      await hashPassword(secondStepPassword),
-    );
+    const secondStepEmails = Array.from({ length: peopleCount * SECOND_STEP_PROFILES_PER_USER }, (_, i) => `second-step${i}@bench.test`);
+    await addSignInMembers(requiredEnv('DATABASE_URL'), account.name, secondStepEmails, await hashPassword(secondStepPassword));
+    const secondStepPeople: SecondStepPerson[] = [];
+    for (const email of secondStepEmails) {
+      const profile = await context.queries.profiles.findByIdentifier(email);
+      if (!profile) throw new Error(`${email} was not created`);
+      secondStepPeople.push({ identifier: email, password: secondStepPassword, ...(await setUpAuthenticatorApp(context, profile)) });
+    }
 
     const largeAdmin = 'large-admin@bench.test';
     await command(['profile', 'create'], { email: largeAdmin, 'first-name': 'Lara', 'last-name': 'Admin' });

@@ -7,8 +7,8 @@ export interface Seed {
   serviceClient: { clientId: string; clientSecret: string };
   /** People who can sign in with a password; the reference signs everyone in without one, so it lists none. */
   people: Person[];
-  /** More members of the account, for totp_signin: many profiles per virtual user, each given an app before the clock starts. */
-  secondStepPeople?: Person[];
+  /** More members of the account, for totp_signin: many profiles per virtual user, each with an authenticator app set up by the seed. */
+  secondStepPeople?: SecondStepPerson[];
   /** An account with ten thousand members, whose back end calls the management API; NetID only. */
   largeAccount?: { name: string; clientId: string; clientSecret: string; members: number };
 }
@@ -31,6 +31,12 @@ export interface ServerInfo extends Seed {
 export interface Person {
   identifier: string;
   password: string;
+}
+
+/** A person whose profile has an authenticator app: its secret, and the time step its first code used. */
+export interface SecondStepPerson extends Person {
+  totpSecret: string;
+  lastTimeStep: number;
 }
 
 export const SCENARIO_NAMES = [

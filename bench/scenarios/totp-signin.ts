@@ -3,7 +3,7 @@ import { generate } from 'otplib';
 import { authorizationCodeFlow, CookieJar, FlowError } from '../browser.js';
 import { workers } from '../load.js';
 import { Recorder } from '../measurement.js';
-import { basicAuthorization, type Person, type ServerInfo } from '../target.js';
+import { basicAuthorization, type Person, type SecondStepPerson, type ServerInfo } from '../target.js';
 import { originFor, personFor } from '../tokens.js';
 import type { Scenario } from './scenario.js';
 
@@ -59,8 +59,11 @@ const actionIn = (html: string, ending: string) => new RegExp(`<form[^>]*action=
 
 /** An authenticator app: each code from a step later than the last, now or the step after. */
 class AuthenticatorApp {
-  private last = -Infinity;
-  constructor(readonly secret: string) {}
+  /** `last`: the time step of the last code it gave (the seed confirmed the app with one). */
+  constructor(
+    readonly secret: string,
+    private last: number,
+  ) {}
   /** The current step when unused, which stays good longest while a busy NetID has the code waiting in line. */
   private nextStep(): number {
     return Math.max(this.last + 1, Math.floor(Date.now() / 30_000));
@@ -78,32 +81,11 @@ class AuthenticatorApp {
 }
 
 /**
- * Sets up a new authenticator app for the person signed in in `jar` (the
- * Security page's own forms), replacing any earlier one: a new secret starts
- * with no time step used, which is what lets one profile sign in with a code
- * more than once per 30-second step under load.
+ * The account's sign-in in a fresh browser: /auth, the password, the
+ * authenticator code when the second step asks for it, and the code
+ * exchanged at the token endpoint.
  */
-async function enrol(jar: CookieJar, origin: string, csrf: string, replacing: boolean): Promise<AuthenticatorApp> {
-  if (replacing) await follow(jar, new URL('/network/security/totp/remove', origin), 'POST totp/remove', { csrf });
-  const started = await follow(jar, new URL('/network/security/totp/start', origin), 'POST totp/start', { csrf });
-  if ('left' in started) throw new FlowError('POST totp/start', `left for ${started.left.origin}`);
-  const secret = /id="totp-secret">\s*([A-Z2-7]+)\s*</.exec(started.page.text)?.[1];
-  if (!secret) throw new FlowError('GET totp', `no secret: ${started.page.text.slice(0, 200).replace(/\s+/g, ' ')}`);
-  const app = new AuthenticatorApp(secret);
-  const confirmed = await follow(jar, new URL('/network/security/totp', origin), 'POST totp', { csrf, code: await app.nextCode() });
-  if ('left' in confirmed || !/recovery-codes|totp-state/.test(confirmed.page.text)) {
-    const said = 'left' in confirmed ? `left for ${confirmed.left.href}` : (/role="alert"[^>]*>([^<]*)/.exec(confirmed.page.text)?.[1] ?? `status ${confirmed.page.status}`);
-    throw new FlowError('POST totp', `the first code was refused: ${said.trim()}`);
-  }
-  return app;
-}
-
-/**
- * The account's sign-in in a fresh browser: /auth, the password, then the
- * authenticator code when the second step is asked for, the code exchanged
- * at the token endpoint. Answers the browser, signed in, and its CSRF token.
- */
-async function signIn(server: ServerInfo, origin: string, person: Person, app: AuthenticatorApp | undefined): Promise<{ jar: CookieJar; csrf: string }> {
+async function signIn(server: ServerInfo, origin: string, person: Person, app: AuthenticatorApp): Promise<void> {
   const jar = new CookieJar();
   const client = server.accountClient;
   const verifier = randomBytes(32).toString('base64url');
@@ -122,14 +104,13 @@ async function signIn(server: ServerInfo, origin: string, person: Person, app: A
   // NetID builds its URLs from ISSUER, so a flow begun on a fleet's second instance goes on at the first.
   const netid = new Set([...server.origins, new URL(server.issuer).origin]);
   let at = await follow(jar, authorization, 'GET /auth', undefined, netid);
-  let csrf = '';
   for (let pages = 0; pages < 3 && !('left' in at); pages++) {
     const { page, url } = at;
-    csrf = csrfIn(page.text) ?? '';
+    const csrf = csrfIn(page.text) ?? '';
     const login = actionIn(page.text, '/login');
     const secondStep = actionIn(page.text, '/second-factor/totp');
     if (login) at = await follow(jar, new URL(login, url), 'POST sign-in form', { csrf, identifier: person.identifier, password: person.password }, netid);
-    else if (secondStep && app) at = await follow(jar, new URL(secondStep, url), 'POST authenticator code', { csrf, code: await app.nextCode() }, netid);
+    else if (secondStep) at = await follow(jar, new URL(secondStep, url), 'POST authenticator code', { csrf, code: await app.nextCode() }, netid);
     else throw new FlowError('sign-in', `status ${page.status}: ${page.text.slice(0, 300).replace(/\s+/g, ' ')}`);
   }
   if (!('left' in at)) throw new FlowError('sign-in', 'no way back to the account');
@@ -143,35 +124,25 @@ async function signIn(server: ServerInfo, origin: string, person: Person, app: A
   });
   if (response.status !== 200) throw new FlowError('POST /token', `status ${response.status}`);
   await response.text();
-  return { jar, csrf };
 }
 
 /** The NetID the last measurement ran against: the password-only figure beside it is taken there too. */
 let lastNetid: ServerInfo | undefined;
-/** Each second-step profile's app, set up once per run: the profiles are the benchmark's own. */
+/** Each second-step profile's app, kept for the whole run: NetID remembers the last step it accepted from it. */
 const apps = new Map<string, AuthenticatorApp>();
 
-/** The second-step profiles of one virtual user, each with its app, set up before the clock starts. */
-async function profilesWithApps(server: ServerInfo, origin: string, people: Person[]): Promise<{ person: Person; app: AuthenticatorApp }[]> {
-  const ready: { person: Person; app: AuthenticatorApp }[] = [];
-  for (const person of people) {
-    let app = apps.get(person.identifier);
-    if (!app) {
-      const signedIn = await signIn(server, origin, person, undefined);
-      app = await enrol(signedIn.jar, origin, signedIn.csrf, false);
-      apps.set(person.identifier, app);
-    }
-    ready.push({ person, app });
-  }
-  return ready;
+function appOf(person: SecondStepPerson): AuthenticatorApp {
+  let app = apps.get(person.identifier);
+  if (!app) apps.set(person.identifier, (app = new AuthenticatorApp(person.totpSecret, person.lastTimeStep)));
+  return app;
 }
 
 /**
  * The same sign-in as password_signin, with an authenticator app code after
  * the password. NetID accepts a code once per 30-second step and profile, so
  * each virtual user takes turns among profiles of its own (bench/seed.ts
- * makes 40 per virtual user), each given an app before the clock starts:
- * nothing but sign-ins runs while it does. A virtual user with no profile
+ * makes 40 per virtual user and sets up their apps, so the benchmark's
+ * NetID does nothing but sign-ins). A virtual user with no profile
  * left whose code is fresh counts an error rather than waiting. Beside it, in
  * the reference column, the password-only sign-in of the account's usual
  * people on the same NetID in the same run: the ratio is the second step's
@@ -184,10 +155,8 @@ export const totpSignin: Scenario = {
     const people = server.secondStepPeople ?? [];
     const perUser = Math.floor(people.length / load.connections);
     if (!perUser) throw new Error(`${server.label} has no second-step profiles for ${load.connections} virtual users`);
-    const profiles = await Promise.all(
-      Array.from({ length: load.connections }, (_, worker) =>
-        profilesWithApps(server, originFor(server, worker), people.slice(worker * perUser, (worker + 1) * perUser)),
-      ),
+    const profiles = Array.from({ length: load.connections }, (_, worker) =>
+      people.slice(worker * perUser, (worker + 1) * perUser).map((person) => ({ person, app: appOf(person) })),
     );
 
     const recorder = new Recorder();
