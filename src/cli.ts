@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr as never);
 
   if (parsed.positionals[0] === 'migrate') {
-    const db = await createDatabase(databaseOptions(config));
+    const db = await createDatabase({ ...databaseOptions(config), logger });
     try {
       const applied = await migrateToLatest(db);
       process.stdout.write(`${JSON.stringify({ applied })}\n`);

@@ -103,7 +103,7 @@ export interface ContextOptions {
 }
 
 export async function createNetidContext(config: Config, logger: Logger, options: ContextOptions = {}): Promise<NetidContext> {
-  const db = options.db ?? (await createDatabase(databaseOptions(config)));
+  const db = options.db ?? (await createDatabase({ ...databaseOptions(config), logger }));
   try {
     await assertDatabaseReachable(db, config.databaseUrl);
     if (config.migrateOnStart) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import type { Logger } from 'pino';
 import type { Config } from '../config/environment.js';
 import { lockEmbeddedDatabase } from './embedded-lock.js';
 
@@ -11,6 +12,8 @@ export interface DatabaseOptions {
   /** Folder for the embedded database; `undefined` keeps it in memory (tests). */
   pgliteDirectory?: string | undefined;
   poolMax?: number;
+  /** Where knex's own messages go (a lost connection, a deprecation); without one, knex writes them to the console. */
+  logger?: Logger | undefined;
 }
 
 export function databaseOptions(config: Config): DatabaseOptions {
@@ -18,6 +21,19 @@ export function databaseOptions(config: Config): DatabaseOptions {
     databaseUrl: config.databaseUrl,
     pgliteDirectory: path.join(config.dataDir, 'pglite'),
     poolMax: config.databasePoolMax,
+  };
+}
+
+/** knex's messages as structured log lines, so they reach the same place as NetID's and are not printed beside them. */
+function knexLog(logger: Logger | undefined): Knex.Config['log'] {
+  if (!logger) return undefined;
+  const database = logger.child({ component: 'database' });
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message: unknown) => database.warn(text(message)),
+    error: (message: unknown) => database.error(text(message)),
+    deprecate: (method: string, alternative: string) => database.warn({ method, alternative }, 'knex deprecation'),
+    debug: (message: unknown) => database.debug({ knex: message }, 'knex debug'),
   };
 }
 
@@ -34,6 +50,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       // knex's default propagateCreateError stays on: a request waiting for a connection gets the connect error at once.
       pool: { min: 0, max: options.poolMax ?? 10 },
       acquireConnectionTimeout: 10_000,
+      log: knexLog(options.logger),
     });
   }
   // PGlite is loaded only when used: production never needs the WebAssembly build.
@@ -41,7 +58,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   // An empty connection keeps the database in memory.
   const connection = (options.pgliteDirectory ? { filename: options.pgliteDirectory } : {}) as Knex.StaticConnectionConfig;
   const release = options.pgliteDirectory ? lockEmbeddedDatabase(options.pgliteDirectory) : () => {};
-  const db = knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: 'postgres', connection });
+  const db = knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: 'postgres', connection, log: knexLog(options.logger) });
   // knex's own destroy() cannot be replaced; it ends in the client's, which can.
   const client = db.client as { destroy(callback?: unknown): Promise<void> };
   const destroyClient = client.destroy.bind(client);

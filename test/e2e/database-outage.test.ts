@@ -1,9 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { accountClientUris } from '../../src/accounts/account-address.js';
 import type { CreatedAccount } from '../../src/accounts/account-service.js';
 import type { RegisteredClient } from '../../src/clients/client-service.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
+import { createLogger } from '../../src/logging.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { createPerson, createTestAccount, createTestClient, type TestPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
@@ -35,6 +37,9 @@ describe('while PostgreSQL cannot be reached, relying parties get JSON and peopl
   let tokens: oidc.TokenEndpointResponse;
   let interactionUrl: string;
   let authorizationUrl: URL;
+  /** What the database's logger wrote: one JSON object per line, as an operator's log collector reads them. */
+  const databaseLog: Record<string, unknown>[] = [];
+  const consoleLog = jest.spyOn(console, 'log');
 
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
@@ -42,7 +47,13 @@ describe('while PostgreSQL cannot be reached, relying parties get JSON and peopl
     forwarder = await startTcpForwarder({ host: direct.hostname, port: Number(direct.port) });
     const throughForwarder = new URL(direct);
     throughForwarder.port = String(forwarder.port);
-    pool = await createDatabase({ databaseUrl: throughForwarder.toString() });
+    const lines = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) databaseLog.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    pool = await createDatabase({ databaseUrl: throughForwarder.toString(), logger: createLogger('warn', lines) });
     netid = await startNetid(pool);
 
     person = await createPerson(netid.context);
@@ -62,6 +73,7 @@ describe('while PostgreSQL cannot be reached, relying parties get JSON and peopl
   });
 
   afterAll(async () => {
+    consoleLog.mockRestore();
     await forwarder?.restore();
     await netid?.stop();
     await pool?.destroy();
@@ -188,5 +200,12 @@ describe('while PostgreSQL cannot be reached, relying parties get JSON and peopl
 
     await forwarder.restore();
     expect((await oidc.clientCredentialsGrant(serviceClient)).access_token).toEqual(expect.any(String));
+  });
+
+  test("the lost connections reach the operator's log as NetID's own lines, not the console", () => {
+    const lost = databaseLog.filter((line) => line.component === 'database' && line.service === 'netid');
+    expect(lost.length).toBeGreaterThan(0);
+    expect(lost.every((line) => Number(line.level) >= 40 && typeof line.msg === 'string')).toBe(true);
+    expect(consoleLog.mock.calls.filter((call) => /connection/i.test(String(call[0])))).toEqual([]);
   });
 });

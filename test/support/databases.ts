@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createDatabase, type Database } from '../../src/db/database.js';
+import { createLogger } from '../../src/logging.js';
 import { migrateToLatest } from '../../src/db/migrations.js';
 
 export type Backend = 'pglite' | 'postgres';
@@ -71,7 +72,8 @@ export async function createTestDatabase(backend: Backend, options: { onDisk?: b
     removeStorage = async () => fs.rmSync(folder, { recursive: true, force: true });
   }
 
-  const open = () => createDatabase({ databaseUrl, pgliteDirectory: directory });
+  // knex's own messages go where a test NetID's logs go: nowhere, unless NETID_TEST_LOG_LEVEL asks.
+  const open = () => createDatabase({ databaseUrl, pgliteDirectory: directory, logger: createLogger(process.env.NETID_TEST_LOG_LEVEL ?? 'silent') });
   let db = await open();
   try {
     await migrateToLatest(db);
