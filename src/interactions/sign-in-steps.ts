@@ -1,7 +1,8 @@
 import type { Context } from 'koa';
 import type { Profile } from '../db/profiles.js';
 import { chooseLocale } from '../i18n/messages.js';
-import { acrFor, withMultipleFactors } from '../oidc/authentication-context.js';
+import { acrFor, AMR, withMultipleFactors } from '../oidc/authentication-context.js';
+import type { SignInMethod } from '../operations/metrics.js';
 import { deviceMarker } from '../sessions/device-marker.js';
 import { localeOf } from '../views/render.js';
 import type { InteractionEnvironment } from './environment.js';
@@ -21,6 +22,8 @@ export interface SignInProgress {
   amr: string[];
   /** The profile was created during this sign-in (prompt=create or "Create for free"). */
   created: boolean;
+  /** What the sign-in began with; absent for a step-up, which adds to a sign-in already counted. */
+  method?: SignInMethod | undefined;
   passed: StepName[];
   /** The step the person is at; undefined until one is due. */
   current?: StepName | undefined;
@@ -91,6 +94,7 @@ export async function proceed(
     ip: ctx.ip || null,
     locale: chooseLocale(profile.locale, () => localeOf(ctx)),
   });
+  if (progress.method) env.context.metrics.signInsCompleted.inc({ method: progress.method, factors: progress.amr.includes(AMR.multipleFactors) ? '2' : '1' });
   await env.kit.finish(ctx, {
     login: { accountId: profile.id, acr: acrFor(progress.amr), amr: progress.amr, remember: true },
     // Sign-up answers a prompt=create request (OpenID Connect "Initiating User Registration").
@@ -118,5 +122,11 @@ export async function passStep(
 
 /** The first factor is done: the sign-in begins its steps with what it proved. */
 export function firstFactor(profile: Profile, amr: string[], created = false): SignInProgress {
-  return { profileId: profile.id, amr, created, passed: [] };
+  return { profileId: profile.id, amr, created, passed: [], method: methodOf(amr) };
+}
+
+/** The first factor named by what it proved (RFC 8176): an upstream identity, a password, or else a passkey. */
+function methodOf(amr: readonly string[]): SignInMethod {
+  if (amr.includes(AMR.federated)) return 'federated';
+  return amr.includes(AMR.password) ? 'password' : 'passkey';
 }

@@ -2,7 +2,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Database } from '../db/database.js';
 import type { ClientKind } from '../oidc/client-kind.js';
 
-export type SignInOutcome = 'success' | 'wrong_password' | 'throttled' | 'locked' | 'second_factor';
+export type SignInOutcome = 'success' | 'wrong_password' | 'throttled' | 'locked' | 'blocked' | 'second_factor';
+/** How a completed sign-in began: its first factor. */
+export type SignInMethod = 'password' | 'passkey' | 'federated';
+const SIGN_IN_METHODS: SignInMethod[] = ['password', 'passkey', 'federated'];
 /** Which limit refused an attempt (src/security/rate-limits.ts and the limits built on it). */
 export type RateLimitName =
   | 'sign_in_delay'
@@ -17,7 +20,7 @@ export type RateLimitName =
   | 'second_factor';
 export type CodeOutcome = 'issued' | 'refused' | 'accepted' | 'wrong' | 'expired' | 'exhausted';
 
-const SIGN_IN_OUTCOMES: SignInOutcome[] = ['success', 'wrong_password', 'throttled', 'locked', 'second_factor'];
+const SIGN_IN_OUTCOMES: SignInOutcome[] = ['success', 'wrong_password', 'throttled', 'locked', 'blocked', 'second_factor'];
 const RATE_LIMITS: RateLimitName[] = [
   'sign_in_delay',
   'sign_in_lock',
@@ -59,8 +62,14 @@ export function createMetrics() {
     }),
     signIns: new Counter({
       name: 'netid_sign_ins_total',
-      help: 'Password sign-in attempts by outcome',
+      help: 'Password sign-in attempts by outcome; second_factor counts wrong authenticator and recovery codes',
       labelNames: ['outcome'] as const,
+      registers,
+    }),
+    signInsCompleted: new Counter({
+      name: 'netid_sign_ins_completed_total',
+      help: 'Sign-ins handed to the relying party with every step passed, by first factor (password, passkey, federated) and number of factors (1, 2); step-ups not included',
+      labelNames: ['method', 'factors'] as const,
       registers,
     }),
     rateLimitRefusals: new Counter({
@@ -119,6 +128,7 @@ export function createMetrics() {
   };
   // Zero from the start, so a rate() over an outcome that has not happened yet is 0 rather than absent.
   for (const outcome of SIGN_IN_OUTCOMES) metrics.signIns.inc({ outcome }, 0);
+  for (const method of SIGN_IN_METHODS) for (const factors of ['1', '2']) metrics.signInsCompleted.inc({ method, factors }, 0);
   for (const limit of RATE_LIMITS) metrics.rateLimitRefusals.inc({ limit }, 0);
   metrics.backchannelLogoutFailures.inc(0);
   return metrics;

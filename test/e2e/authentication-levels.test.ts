@@ -8,6 +8,7 @@ import { createPerson, createTestAccount, type TestPerson } from '../support/fix
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
 import { discoverAsClient, exchangeCode, signInThroughForms, startAuthorization } from '../support/relying-party.js';
 import { enrolAuthenticatorApp } from '../support/second-factors.js';
+import { completedSignIns } from '../support/sign-in-counts.js';
 import { isPage, UserAgent, type Page } from '../support/user-agent.js';
 import { waitFor } from '../support/wait.js';
 
@@ -62,6 +63,7 @@ describe.each(backends)('authentication levels for relying parties (%s)', (backe
 
     // The authenticator app is set up after this session signed in: the session is still a single-factor one.
     const app = await enrolAuthenticatorApp(netid.context, person.profile);
+    const countedBefore = await completedSignIns(netid, 'password', '2');
     const stepUp = await startAuthorization(client, redirectUri, { acr_values: ACR_2FA });
     const asked = await agent.page(stepUp.url.toString());
     expect(secondFactorPage(asked)).not.toBeNull();
@@ -74,6 +76,8 @@ describe.each(backends)('authentication levels for relying parties (%s)', (backe
     const claims = (await exchangeCode(client, done.location, stepUp)).claims()!;
     expect(claims.acr).toBe(ACR_2FA);
     expect(claims.amr).toEqual(expect.arrayContaining(['pwd', 'otp', 'mfa']));
+    // A step-up adds to a sign-in already counted: the operator's count of sign-ins does not move.
+    expect(await completedSignIns(netid, 'password', '2')).toBe(countedBefore);
 
     // The session now has two factors: the next request for them is answered at once.
     const again = await startAuthorization(client, redirectUri, { acr_values: ACR_2FA });
@@ -118,6 +122,7 @@ describe.each(backends)('authentication levels for relying parties (%s)', (backe
     expect(new URL(asked.url).pathname).toMatch(/^\/interaction\/[^/]+\/login$/);
     expect(asked.status).toBe(200);
 
+    const countedBefore = await completedSignIns(netid, 'password', '2');
     const interactionPath = new URL(asked.url).pathname.replace(/\/login$/, '');
     expect(secondFactorPage(await agent.page(interactionPath))).not.toBeNull();
     // A browser re-sending the password form (reload after the post) is shown the step, not signed in again.
@@ -127,6 +132,7 @@ describe.each(backends)('authentication levels for relying parties (%s)', (backe
     const done = await agent.submit(resent, 'form[action$="/second-factor/totp"]', { code: await app.nextCode() });
     if (isPage(done)) throw new Error(done.html.slice(0, 1500));
     expect((await exchangeCode(client, done.location, pending)).claims()).toMatchObject({ acr: ACR_2FA, amr: expect.arrayContaining(['pwd', 'otp']) });
+    expect((await completedSignIns(netid, 'password', '2')) - countedBefore).toBe(1);
   });
 
   test('a level the person cannot reach gets unmet_authentication_requirements, not a weaker token', async () => {

@@ -93,6 +93,12 @@ describe.each(backends)('metrics an operator scrapes and alerts on (%s)', (backe
     expect(moved('netid_sign_ins_total', { outcome: 'wrong_password' })).toBe(5);
     expect(moved('netid_sign_ins_total', { outcome: 'throttled' })).toBe(1);
     expect(valueOf(after, 'netid_sign_ins_total', { outcome: 'second_factor' })).toBe(0);
+    // The wrong guesses never got past their password: only the one sign-in reached the relying party.
+    expect(moved('netid_sign_ins_completed_total', { method: 'password', factors: '1' })).toBe(1);
+    expect(moved('netid_sign_ins_completed_total', { method: 'password', factors: '2' })).toBe(0);
+    // Every method is there from the start, so a rate() over one that has not happened yet is 0, not absent.
+    const methods = after.filter((sample) => sample.name === 'netid_sign_ins_completed_total').map((sample) => sample.labels.method);
+    expect(new Set(methods)).toEqual(new Set(['password', 'passkey', 'federated']));
     expect(moved('netid_rate_limit_refusals_total', { limit: 'sign_in_delay' })).toBe(1);
     expect(moved('netid_tokens_issued_total', { grant_type: 'authorization_code', client_kind: 'account' })).toBe(1);
     expect(moved('netid_tokens_issued_total', { grant_type: 'refresh_token', client_kind: 'account' })).toBe(1);

@@ -6,6 +6,7 @@ import { backends, createTestDatabase, type TestDatabase } from '../support/data
 import { CONSUMERS_TENANT, freePort, ORGANIZATION_TENANT, startStandIns, type StandIns } from '../support/federation-stand-ins.js';
 import { createPerson } from '../support/fixtures.js';
 import { startNetid, type RunningNetid } from '../support/netid-server.js';
+import { completedSignIns } from '../support/sign-in-counts.js';
 import type { OAuthAnswer } from '../support/oauth2-stand-in.js';
 import type { NextAnswer } from '../support/oidc-stand-in.js';
 import { discoverAsClient, exchangeCode, startAuthorization } from '../support/relying-party.js';
@@ -153,6 +154,7 @@ describe.each(backends)('signing in with social login providers (%s)', (backend)
     const redirectUri = (accountClientUris(netid.context.config.accountUrlPattern, membership!.account_name).redirect_uris as string[])[0]!;
 
     // A fresh browser at the account: the sign-in screen, Google, and back to the account with a code.
+    const countedBefore = await completedSignIns(netid, 'federated', '1');
     const fresh = agent();
     answerNext('google', answer);
     const pending = await startAuthorization(rp, redirectUri, { scope: 'openid profile email' });
@@ -162,6 +164,7 @@ describe.each(backends)('signing in with social login providers (%s)', (backend)
     if (isAgentPage(left)) return;
     const claims = (await exchangeCode(rp, left.location, pending)).claims()!;
     expect(claims).toMatchObject({ sub: profile.id, amr: ['fed', 'google'], acr: ACR.oneFactor, email_verified: true });
+    expect((await completedSignIns(netid, 'federated', '1')) - countedBefore).toBe(1);
   });
 
   test('an email the provider vouches for that belongs to a profile is not linked and does not sign in to it: the person is told', async () => {
