@@ -65,6 +65,14 @@ async function seedDatabase(databaseUrl: string, keyEncryptionKey: string, peopl
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Seed;
 }
 
+/** A database of the cluster, migrated and seeded, with what NetID processes on it are started with. */
+async function deployment(serverUrl: string, name: string, keyEncryptionKey: string, options: BenchOptions) {
+  const databaseUrl = await createBenchDatabase(serverUrl, name);
+  log(`Migrating and seeding ${name} (${options.connections} profiles, one per virtual user)...`);
+  const seed = await seedDatabase(databaseUrl, keyEncryptionKey, options.connections);
+  return { databaseUrl, keyEncryptionKey, seed, cleanupIntervalSeconds: CLEANUP_INTERVAL_SECONDS, cpuProfileDir: options.cpuProfileDir };
+}
+
 interface Servers {
   netid: NetidFleet;
   reference: { info: ServerInfo; child: ChildServer };
@@ -168,17 +176,9 @@ async function main(): Promise<number> {
   try {
     log('Starting a throw-away PostgreSQL cluster...');
     cluster = await startPostgresCluster(options.pgStats ? STATEMENT_STATS_SETTINGS : {});
-    const databaseUrl = await createBenchDatabase(cluster.url, 'netid_bench');
     const keyEncryptionKey = randomBytes(32).toString('hex');
-    log(`Migrating and seeding (${options.connections} profiles, one per virtual user)...`);
-    const seed = await seedDatabase(databaseUrl, keyEncryptionKey, options.connections);
-    const fleetSettings = {
-      databaseUrl,
-      keyEncryptionKey,
-      seed,
-      cleanupIntervalSeconds: CLEANUP_INTERVAL_SECONDS,
-      cpuProfileDir: options.cpuProfileDir,
-    };
+    const fleetSettings = await deployment(cluster.url, 'netid_bench', keyEncryptionKey, options);
+    const { databaseUrl, seed } = fleetSettings;
 
     if (options.soakMinutes) {
       log('Starting NetID...');
@@ -191,7 +191,9 @@ async function main(): Promise<number> {
     const reference = await startJsonLineServer<ServerInfo>('reference', 'bench/reference-server.ts', {
       BENCH_ACCOUNT_ID_TOKEN_ALG: seed.accountClient.idTokenAlg,
     });
-    const fleet = options.instances > 1 ? await startNetidFleet({ ...fleetSettings, instances: options.instances }) : undefined;
+    // A database of its own: every NetID start registers the network pages' client with its issuer's
+    // redirect URI, so a fleet under another issuer on the same database would take it from the single instance.
+    const fleet = options.instances > 1 ? await startNetidFleet({ ...(await deployment(cluster.url, 'netid_bench_fleet', keyEncryptionKey, options)), instances: options.instances }) : undefined;
     const servers: Servers = { netid, reference, fleet, postmaster: postmasterPid(cluster.dataDirectory) };
 
     const before = await modelTableSize(databaseUrl);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { startOidcStandIn, type OidcStandIn } from '../../test/support/oidc-stand-in.js';
+import { signingKey, startOidcStandIn, type OidcStandIn } from '../../test/support/oidc-stand-in.js';
 import { CookieJar, FlowError } from '../browser.js';
 import { freeLoopbackPort } from '../child-server.js';
 import { workers } from '../load.js';
@@ -25,6 +25,8 @@ Object.assign(process.env, {
 const subjectOf = (person: Person) => `bench-${person.identifier}`;
 
 let running: { issuer: string; standIn: OidcStandIn } | undefined;
+/** One key for every start of the stand-in: a NetID keeps the provider's keys it fetched once. */
+const upstreamKey = await signingKey();
 
 /**
  * The stand-in provider (oidc-provider, in this process) registered with the
@@ -39,6 +41,7 @@ async function standInFor(issuer: string): Promise<OidcStandIn> {
     clientId: CLIENT.id,
     clientSecret: CLIENT.secret,
     redirectUri: `${issuer}/federation/${PROVIDER}/callback`,
+    signingKey: upstreamKey,
     personFor: (ctx) => ({ sub: `bench-${ctx.get('x-bench-person')}`, email: ctx.get('x-bench-person'), email_verified: true, given_name: 'Bench' }),
   });
   running = { issuer, standIn };
@@ -125,7 +128,9 @@ const linked = new Set<string>();
 
 /** Signs the seeded person in with the password and connects the provider on the Social media page, once per run. */
 async function linkIdentity(server: ServerInfo, origin: string, person: Person): Promise<void> {
-  if (linked.has(person.identifier)) return;
+  // Per NetID: a fleet has a database of its own, with profiles of the same names.
+  const key = `${server.issuer} ${person.identifier}`;
+  if (linked.has(key)) return;
   const browser = new Browser(server.origins, upstreamOrigin, person);
   const login = await browser.go(new URL('/network', origin), 'link: sign-in page');
   const form = formOn(login, /[^"]*\/login/, 'link: sign-in form');
@@ -134,7 +139,7 @@ async function linkIdentity(server: ServerInfo, origin: string, person: Person):
   const connect = formOn(social, new RegExp(`/network/social/${PROVIDER}/connect`), 'link: connect form');
   const done = await browser.go(connect.url, 'link: connect', { csrf: connect.csrf });
   if (!done.url.search.includes('done.identity_connected')) throw new FlowError('link: connect', `ended at ${done.url.pathname}${done.url.search}`);
-  linked.add(person.identifier);
+  linked.add(key);
 }
 
 /**

@@ -128,12 +128,16 @@ async function signIn(server: ServerInfo, origin: string, person: Person, app: A
 
 /** The NetID the last measurement ran against: the password-only figure beside it is taken there too. */
 let lastNetid: ServerInfo | undefined;
-/** Each second-step profile's app, kept for the whole run: NetID remembers the last step it accepted from it. */
+/**
+ * Each second-step profile's app, kept for the whole run: NetID remembers the
+ * last step it accepted from it. By secret, as a fleet's database has
+ * profiles of the same names with apps of their own.
+ */
 const apps = new Map<string, AuthenticatorApp>();
 
 function appOf(person: SecondStepPerson): AuthenticatorApp {
-  let app = apps.get(person.identifier);
-  if (!app) apps.set(person.identifier, (app = new AuthenticatorApp(person.totpSecret, person.lastTimeStep)));
+  let app = apps.get(person.totpSecret);
+  if (!app) apps.set(person.totpSecret, (app = new AuthenticatorApp(person.totpSecret, person.lastTimeStep)));
   return app;
 }
 

@@ -45,6 +45,12 @@ export interface OidcStandInOptions {
   personFor?: (ctx: Context) => UpstreamPerson | undefined;
   /** Apple: post the `user` field with the person's name along with the code. */
   postUserField?: boolean;
+  /**
+   * The key its ID tokens are signed with, for a stand-in started again on
+   * the same address (the benchmark does, for each NetID it serves) whose
+   * earlier keys a NetID may still hold; a new one by default.
+   */
+  signingKey?: JWK;
 }
 
 /**
@@ -103,7 +109,7 @@ function memoryStorage() {
   };
 }
 
-async function signingKey(): Promise<JWK> {
+export async function signingKey(): Promise<JWK> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   return { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: `k${Math.random().toString(36).slice(2, 10)}` };
 }
@@ -122,7 +128,7 @@ export async function startOidcStandIn(options: OidcStandInOptions): Promise<Oid
   const browserOrigin = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const issuer = options.issuer ?? browserOrigin;
   const people = new Map<string, UpstreamPerson>();
-  const published = await signingKey();
+  const published = options.signingKey ?? (await signingKey());
   const forged = await signingKey();
 
   const configuration: Configuration = {
