@@ -25,6 +25,7 @@ import { createCsrf } from './security/csrf.js';
 import { denyFraming } from './security/frame-guard.js';
 import { inputGuard } from './security/input-guard.js';
 import { requestOrigin } from './security/request-origin.js';
+import { createCookieSigner } from './security/cookie-signer.js';
 import { VIEWS_DIRECTORY } from './views/render.js';
 import { serveScripts } from './views/scripts.js';
 
@@ -143,7 +144,8 @@ export function createApp(context: NetidContext): Koa {
   // `proxy` because requestOrigin states the origin in X-Forwarded-* itself; the client address
   // comes from X-Forwarded-For only through `proxyHops` trusted proxies.
   const app = new Koa({ proxy: true, maxIpsCount: config.proxyHops });
-  app.keys = context.secrets.cookieKeys;
+  // Koa's types ask for keygrip's class; any object with its three methods is what cookies uses.
+  app.keys = createCookieSigner(context.secrets.cookieKeys) as unknown as Koa['keys'];
   app.silent = true;
   const pages = createOwnPages(context);
 

@@ -20,6 +20,7 @@ import { outgoingFetch } from './outgoing-fetch.js';
 import { acceptPreviousSecrets } from './previous-secret.js';
 import { answersInJson, protocolFailures } from './protocol-failures.js';
 import { resourceServerInfo } from './resource-server-info.js';
+import { createCookieSigner } from '../security/cookie-signer.js';
 import { SIGNING_ALGORITHMS } from './signing-keys.js';
 import { TOKEN_LIFETIMES } from './token-lifetimes.js';
 
@@ -63,7 +64,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     fetch: outgoingFetch({ allowPrivateNetworks: deps.allowPrivateNetworks }),
     jwks: deps.jwks as Configuration['jwks'],
     cookies: {
-      keys: deps.secrets.cookieKeys,
+      keys: createCookieSigner(deps.secrets.cookieKeys),
       names: { session: 'netid.session', interaction: 'netid.interaction', resume: 'netid.resume' },
     },
 
