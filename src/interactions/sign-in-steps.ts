@@ -94,12 +94,12 @@ export async function proceed(
     ip: ctx.ip || null,
     locale: chooseLocale(profile.locale, () => localeOf(ctx)),
   });
-  if (progress.method) env.context.metrics.signInsCompleted.inc({ method: progress.method, factors: progress.amr.includes(AMR.multipleFactors) ? '2' : '1' });
   await env.kit.finish(ctx, {
     login: { accountId: profile.id, acr: acrFor(progress.amr), amr: progress.amr, remember: true },
     // Sign-up answers a prompt=create request (OpenID Connect "Initiating User Registration").
     ...(progress.created ? { create: {} } : {}),
   });
+  if (progress.method) env.context.metrics.signInsCompleted.inc({ method: progress.method, factors: progress.amr.includes(AMR.multipleFactors) ? '2' : '1' });
 }
 
 /** Marks the current step passed, with what it proved, and moves on; a step's form was posted, so a next one answers as its page. */
